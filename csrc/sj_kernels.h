@@ -1,0 +1,113 @@
+/* swarmjac C kernels: public declarations.
+ * Flow: Python API (validates, allocates) -> _kernels.pyx (memoryviews, GIL released) -> these functions.
+ * Every function is provided for float64 (_f64) and float32 (_f32) from one source (sj_kernels_impl.h).
+ * C never allocates results; it only allocates per-thread scratch. Failure is reported by the return code. */
+#ifndef SJ_KERNELS_H
+#define SJ_KERNELS_H
+
+#include <stdint.h>
+
+/* Samples are processed in blocks of SJ_BLOCK; the innermost loops run over the samples of a block. */
+#define SJ_BLOCK 64
+
+/* Deepest network the kernels accept (weight layers). */
+#define SJ_MAX_LAYERS 64
+
+enum sj_activation {
+    SJ_LINEAR = 0,
+    SJ_SIGMOID = 1,
+    SJ_TANH = 2,
+    SJ_RELU = 3,
+    SJ_LEAKY_RELU = 4,
+    SJ_SOFTPLUS = 5,
+    SJ_ELU = 6,
+    SJ_SIN = 7,
+    SJ_GELU = 8,
+    SJ_N_ACTIVATIONS = 9
+};
+
+enum sj_status {
+    SJ_OK = 0,
+    SJ_ENOMEM = -1, /* per-thread scratch could not be allocated */
+    SJ_EINVAL = -2  /* inconsistent arguments (the Python layer should have caught it) */
+};
+
+/* Jacobian accumulation modes. */
+enum sj_mode {
+    SJ_MODE_FORWARD = 0, /* carry one tangent column per input direction through the layers */
+    SJ_MODE_REVERSE = 1, /* one backward sweep per output, after a value-only forward sweep */
+    SJ_MODE_AUTO = 2     /* per sample block, whichever carries fewer columns (reverse if d_out < n_dir) */
+};
+
+/* The network: widths sizes[0..n_layers] (d_in first) and one activation code per weight layer.
+ * A particle's parameters are, per layer, W (out x in, row-major) then b (out). */
+typedef struct {
+    int32_t n_layers;
+    const int32_t *sizes;
+    const int32_t *activations;
+    int64_t n_params;
+} sj_net;
+
+/* Observations in block layout (prepared once per data set by swarmjac/_data.py).
+ * Index b is a block of SJ_BLOCK samples; padded lanes carry mask 0.
+ *   X        (n_blocks, d_in, SJ_BLOCK)
+ *   y, y_mask                (n_blocks, d_out, SJ_BLOCK)
+ *   dydx, dydx_mask          (n_blocks, d_in, d_out, SJ_BLOCK)   direction-major
+ *   block_dirs   (n_blocks, d_in): the input directions some row of the block observes, first block_n_dirs[b] used
+ * fitness = value_scale * sum(masked sq. value errors) + derivative_scale * sum(masked sq. derivative errors). */
+typedef struct {
+    int64_t n_blocks;
+    const double *X;
+    const double *y;
+    const double *y_mask;
+    const double *dydx;
+    const double *dydx_mask;
+    const int32_t *block_dirs;
+    const int32_t *block_n_dirs;
+    double value_scale;
+    double derivative_scale;
+} sj_data_f64;
+
+typedef struct {
+    int64_t n_blocks;
+    const float *X;
+    const float *y;
+    const float *y_mask;
+    const float *dydx;
+    const float *dydx_mask;
+    const int32_t *block_dirs;
+    const int32_t *block_n_dirs;
+    double value_scale;
+    double derivative_scale;
+} sj_data_f32;
+
+/* Values only.  params (P, n_params); X (n_blocks, d_in, SJ_BLOCK) with n_blocks = ceil(N / SJ_BLOCK);
+ * Y (P, N, d_out). */
+int sj_predict_f64(const sj_net *net, const double *params, int64_t n_particles,
+                   const double *X, int64_t n_samples, double *Y, int n_threads);
+int sj_predict_f32(const sj_net *net, const float *params, int64_t n_particles,
+                   const float *X, int64_t n_samples, float *Y, int n_threads);
+
+/* Values and the full input Jacobian J (P, N, d_out, d_in), J[..., k, j] = dY_k / dX_j. */
+int sj_value_and_jacobian_f64(const sj_net *net, const double *params, int64_t n_particles,
+                              const double *X, int64_t n_samples, double *Y, double *J,
+                              int mode, int n_threads);
+int sj_value_and_jacobian_f32(const sj_net *net, const float *params, int64_t n_particles,
+                              const float *X, int64_t n_samples, float *Y, float *J,
+                              int mode, int n_threads);
+
+/* Fused fitness, one number per particle; non-finite results become +inf. */
+int sj_fitness_f64(const sj_net *net, const double *params, int64_t n_particles,
+                   const sj_data_f64 *data, double *fitness, int mode, int n_threads);
+int sj_fitness_f32(const sj_net *net, const float *params, int64_t n_particles,
+                   const sj_data_f32 *data, float *fitness, int mode, int n_threads);
+
+/* One activation and its derivative over an array (used by tests to check the activation code). */
+int sj_eval_activation_f64(int code, const double *z, int64_t n, double *a, double *d);
+int sj_eval_activation_f32(int code, const float *z, int64_t n, float *a, float *d);
+
+/* Whether the library was built with OpenMP, and its default thread count. */
+int sj_openmp_enabled(void);
+int sj_max_threads(void);
+
+#endif /* SJ_KERNELS_H */

@@ -1,0 +1,130 @@
+# Cython wrapper of the C kernels: typed memoryviews in, raw pointers out, GIL released around each call.
+# Sits between the Python API (swarmjac/network.py, which validates, coerces and allocates every output)
+# and csrc/ (which computes). Nothing here allocates results or checks user input beyond C invariants.
+from cython cimport floating
+from libc.stdint cimport int32_t, int64_t
+
+from swarmjac._kernels cimport *
+
+BLOCK = SJ_BLOCK
+MAX_LAYERS = SJ_MAX_LAYERS
+MODE_FORWARD = SJ_MODE_FORWARD
+MODE_REVERSE = SJ_MODE_REVERSE
+MODE_AUTO = SJ_MODE_AUTO
+
+
+def openmp_enabled() -> bool:
+    """Whether the compiled core was built with OpenMP."""
+    return bool(sj_openmp_enabled())
+
+
+def max_threads() -> int:
+    """Number of threads used when ``n_threads`` is None or -1."""
+    return sj_max_threads()
+
+
+cdef int _check(int status) except -1:
+    if status == SJ_ENOMEM:
+        raise MemoryError("swarmjac kernel could not allocate its per-thread scratch buffers")
+    if status != SJ_OK:
+        raise ValueError(f"swarmjac kernel rejected its arguments (status {status}); this is a bug in "
+                         "the Python validation layer, please report it")
+    return 0
+
+
+cdef inline sj_net _make_net(const int32_t[::1] sizes, const int32_t[::1] activations, int64_t n_params):
+    cdef sj_net net
+    net.n_layers = <int32_t>activations.shape[0]
+    net.sizes = &sizes[0]
+    net.activations = &activations[0]
+    net.n_params = n_params
+    return net
+
+
+def predict(const int32_t[::1] sizes, const int32_t[::1] activations,
+            const floating[:, ::1] params, const floating[:, :, ::1] X_blocks, int64_t n_samples,
+            floating[:, :, ::1] Y, int n_threads):
+    """Y[p, n, :] = network output of particle p at sample n (X in block layout)."""
+    cdef sj_net net = _make_net(sizes, activations, params.shape[1])
+    cdef int status
+    with nogil:
+        if floating is double:
+            status = sj_predict_f64(&net, &params[0, 0], params.shape[0], &X_blocks[0, 0, 0],
+                                    n_samples, &Y[0, 0, 0], n_threads)
+        else:
+            status = sj_predict_f32(&net, &params[0, 0], params.shape[0], &X_blocks[0, 0, 0],
+                                    n_samples, &Y[0, 0, 0], n_threads)
+    _check(status)
+
+
+def value_and_jacobian(const int32_t[::1] sizes, const int32_t[::1] activations,
+                       const floating[:, ::1] params, const floating[:, :, ::1] X_blocks,
+                       int64_t n_samples, floating[:, :, ::1] Y, floating[:, :, :, ::1] J,
+                       int mode, int n_threads):
+    """Outputs Y (P, N, d_out) and input Jacobians J (P, N, d_out, d_in)."""
+    cdef sj_net net = _make_net(sizes, activations, params.shape[1])
+    cdef int status
+    with nogil:
+        if floating is double:
+            status = sj_value_and_jacobian_f64(&net, &params[0, 0], params.shape[0], &X_blocks[0, 0, 0],
+                                               n_samples, &Y[0, 0, 0], &J[0, 0, 0, 0], mode, n_threads)
+        else:
+            status = sj_value_and_jacobian_f32(&net, &params[0, 0], params.shape[0], &X_blocks[0, 0, 0],
+                                               n_samples, &Y[0, 0, 0], &J[0, 0, 0, 0], mode, n_threads)
+    _check(status)
+
+
+def fitness(const int32_t[::1] sizes, const int32_t[::1] activations,
+            const floating[:, ::1] params,
+            const floating[:, :, ::1] X_blocks,
+            const floating[:, :, ::1] y, const floating[:, :, ::1] y_mask,
+            const floating[:, :, :, ::1] dydx, const floating[:, :, :, ::1] dydx_mask,
+            const int32_t[:, ::1] block_dirs, const int32_t[::1] block_n_dirs,
+            double value_scale, double derivative_scale,
+            floating[::1] out, int mode, int n_threads):
+    """Fused fitness of every particle against observations in block layout (see swarmjac/_data.py)."""
+    cdef sj_net net = _make_net(sizes, activations, params.shape[1])
+    cdef sj_data_f64 data64
+    cdef sj_data_f32 data32
+    cdef int status
+    if floating is double:
+        data64.n_blocks = X_blocks.shape[0]
+        data64.X = &X_blocks[0, 0, 0]
+        data64.y = &y[0, 0, 0]
+        data64.y_mask = &y_mask[0, 0, 0]
+        data64.dydx = &dydx[0, 0, 0, 0]
+        data64.dydx_mask = &dydx_mask[0, 0, 0, 0]
+        data64.block_dirs = &block_dirs[0, 0]
+        data64.block_n_dirs = &block_n_dirs[0]
+        data64.value_scale = value_scale
+        data64.derivative_scale = derivative_scale
+    else:
+        data32.n_blocks = X_blocks.shape[0]
+        data32.X = &X_blocks[0, 0, 0]
+        data32.y = &y[0, 0, 0]
+        data32.y_mask = &y_mask[0, 0, 0]
+        data32.dydx = &dydx[0, 0, 0, 0]
+        data32.dydx_mask = &dydx_mask[0, 0, 0, 0]
+        data32.block_dirs = &block_dirs[0, 0]
+        data32.block_n_dirs = &block_n_dirs[0]
+        data32.value_scale = value_scale
+        data32.derivative_scale = derivative_scale
+    with nogil:
+        if floating is double:
+            status = sj_fitness_f64(&net, &params[0, 0], params.shape[0], &data64, &out[0], mode, n_threads)
+        else:
+            status = sj_fitness_f32(&net, &params[0, 0], params.shape[0], &data32, &out[0], mode, n_threads)
+    _check(status)
+
+
+def eval_activation(int code, const floating[::1] z, floating[::1] a, floating[::1] d):
+    """a = f(z), d = f'(z) with the kernels' own activation code (for tests of the activations)."""
+    cdef int status
+    if z.shape[0] == 0:
+        return
+    with nogil:
+        if floating is double:
+            status = sj_eval_activation_f64(code, &z[0], z.shape[0], &a[0], &d[0])
+        else:
+            status = sj_eval_activation_f32(code, &z[0], z.shape[0], &a[0], &d[0])
+    _check(status)

@@ -1,0 +1,159 @@
+"""Input checks and coercions shared by the Python API (network.py, data.py, training.py).
+
+Everything the compiled core receives passes through here first: dtypes are resolved, arrays made
+C-contiguous, shapes checked, and errors name the argument with what was expected and what was received.
+"""
+from __future__ import annotations
+
+import numbers
+import os
+import sys
+from typing import Any, Optional
+
+import numpy as np
+
+__all__ = [
+    "as_float_array",
+    "result_dtype",
+    "check_n_threads",
+    "check_size",
+    "check_positive_int",
+]
+
+_FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _dtype_of(value: Any, name: str) -> np.dtype:
+    """The dtype ``value`` would have as an array, rejecting non-numeric and complex data."""
+    if isinstance(value, np.ndarray):
+        dtype = value.dtype
+    else:
+        try:
+            dtype = np.asarray(value).dtype
+        except (ValueError, TypeError) as exc:
+            raise TypeError(f"{name} must be a numeric array-like, could not convert it: {exc}") from None
+    if dtype.kind == "c":
+        raise TypeError(f"{name} must be real-valued, got complex dtype {dtype}")
+    if dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a numeric array of float64 or float32 (ints and bools are "
+                        f"converted), got dtype {dtype}")
+    return dtype
+
+
+def result_dtype(params: Any, *others: Any, names: tuple[str, ...] = ("params",)) -> np.dtype:
+    """Working dtype of a kernel call: float32 only if params is float32 and every other floating input
+    is float32 too (ints and bools adopt the params dtype); otherwise float64.
+
+    Parameters
+    ----------
+    params : array_like
+        The swarm (decides the result dtype).
+    *others : array_like
+        Further inputs (X, targets); a floating input other than float32 promotes to float64.
+    names : tuple of str
+        Argument names for error messages, ``params`` first.
+
+    Returns
+    -------
+    numpy.dtype
+        float32 or float64.
+    """
+    labels = list(names) + [f"argument {i}" for i in range(len(names), 1 + len(others))]
+    params_dtype = _dtype_of(params, labels[0])
+    dtype = np.dtype(np.float32) if params_dtype == np.float32 else np.dtype(np.float64)
+    for label, value in zip(labels[1:], others):
+        if value is None:
+            continue
+        other = _dtype_of(value, label)
+        if other.kind == "f" and other != np.float32:
+            dtype = np.dtype(np.float64)
+    return dtype
+
+
+def as_float_array(value: Any, name: str, dtype: np.dtype, ndim: Optional[tuple[int, ...]] = None) -> np.ndarray:
+    """Convert ``value`` to a C-contiguous array of ``dtype`` (a copy only when needed).
+
+    Parameters
+    ----------
+    value : array_like
+        The user's input.
+    name : str
+        Argument name for error messages.
+    dtype : numpy.dtype
+        float32 or float64.
+    ndim : tuple of int, optional
+        Accepted numbers of dimensions.
+
+    Returns
+    -------
+    ndarray
+        C-contiguous, native byte order, of ``dtype``.
+
+    Raises
+    ------
+    TypeError
+        For non-numeric or complex input.
+    ValueError
+        For a wrong number of dimensions.
+    """
+    _dtype_of(value, name)
+    array = np.asarray(value)
+    if ndim is not None and array.ndim not in ndim:
+        expected = " or ".join(f"{n}-D" for n in ndim)
+        raise ValueError(f"{name} must be {expected}, got a {array.ndim}-D array of shape {array.shape}")
+    # ascontiguousarray also fixes byte order and drops read-only/negative-stride views into a fresh copy.
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def check_n_threads(n_threads: Optional[int], max_threads: Optional[int] = None) -> int:
+    """Resolve ``n_threads``: None or -1 mean every core; 0 and other negatives are errors.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        Requested thread count.
+    max_threads : int, optional
+        Thread count meaning "all cores" (defaults to ``os.cpu_count()``).
+
+    Returns
+    -------
+    int
+        A positive thread count.
+    """
+    if max_threads is None:
+        max_threads = os.cpu_count() or 1
+    if n_threads is None:
+        return max_threads
+    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral):
+        raise TypeError(f"n_threads must be an int or None, got {type(n_threads).__name__}")
+    n_threads = int(n_threads)
+    if n_threads == -1:
+        return max_threads
+    if n_threads <= 0:
+        raise ValueError(f"n_threads must be a positive int, -1 or None (all cores), got {n_threads}")
+    return n_threads
+
+
+def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as an int, requiring an integral value >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_size(shape: tuple[int, ...], itemsize: int, name: str) -> None:
+    """Refuse an output whose element or byte count cannot be addressed, before allocating it.
+
+    Raises
+    ------
+    MemoryError
+        If the product of ``shape`` times ``itemsize`` exceeds what this platform can index.
+    """
+    count = 1
+    for extent in shape:
+        count *= int(extent)
+    if count * itemsize > sys.maxsize:
+        raise MemoryError(f"{name} would have shape {tuple(int(e) for e in shape)} "
+                          f"({count} elements of {itemsize} bytes), more than this platform can address")
