@@ -299,19 +299,31 @@ class MLP:
 
     # ----- compiled evaluation -----
 
-    def _prepare(self, params: Any, X: Any) -> tuple[np.ndarray, np.ndarray, bool]:
-        """Validate and coerce a swarm and an input batch; returns (params 2-D, X, params_was_1d)."""
+    def _prepare(self, params: Any, X: Any, jacobian: bool = False) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Validate and coerce a swarm and an input batch; returns (params 2-D, X, params_was_1d).
+
+        Shapes and the output size are checked on the caller's arrays before anything is copied, so an
+        impossible request fails fast instead of first copying a huge (e.g. broadcast) input.
+        """
         dtype = result_dtype(params, X, names=("params", "X"))
-        params = as_float_array(params, "params", dtype, ndim=(1, 2))
-        squeeze = params.ndim == 1
-        if squeeze:
-            params = params[None, :]
-        if params.shape[1] != self._n_params:
+        params, X = np.asarray(params), np.asarray(X)
+        if params.ndim not in (1, 2):
+            raise ValueError(f"params must be 1-D or 2-D, got a {params.ndim}-D array of shape {params.shape}")
+        if params.shape[-1] != self._n_params:
             raise ValueError(f"params must have n_params={self._n_params} columns for {self!r}, "
-                             f"got shape {params.shape[1:] if squeeze else params.shape}")
-        X = as_float_array(X, "X", dtype, ndim=(2,))
+                             f"got shape {params.shape}")
+        if X.ndim != 2:
+            hint = "; for a single point use X[None, :]" if X.ndim == 1 else ""
+            raise ValueError(f"X must be 2-D (n_samples, {self.d_in}), got a {X.ndim}-D array of shape "
+                             f"{X.shape}{hint}")
         if X.shape[1] != self.d_in:
             raise ValueError(f"X must have shape (n_samples, {self.d_in}) for {self!r}, got {X.shape}")
+        n_particles = 1 if params.ndim == 1 else params.shape[0]
+        out_shape = (n_particles, X.shape[0], self.d_out) + ((self.d_in,) if jacobian else ())
+        check_size(out_shape, dtype.itemsize, "the Jacobian output" if jacobian else "the output")
+        squeeze = params.ndim == 1
+        params = as_float_array(params[None, :] if squeeze else params, "params", dtype)
+        X = as_float_array(X, "X", dtype)
         return params, X, squeeze
 
     def _blocked(self, X: np.ndarray) -> np.ndarray:
@@ -347,9 +359,7 @@ class MLP:
         """
         params, X, squeeze = self._prepare(params, X)
         threads = check_n_threads(n_threads, _core().max_threads())
-        shape = (params.shape[0], X.shape[0], self.d_out)
-        check_size(shape, params.itemsize, "predict output")
-        Y = np.zeros(shape, dtype=params.dtype)
+        Y = np.zeros((params.shape[0], X.shape[0], self.d_out), dtype=params.dtype)
         if params.shape[0] and X.shape[0]:
             _core().predict(self._sizes_c, self._codes_c, params, self._blocked(X), X.shape[0], Y, threads)
         return Y[0] if squeeze else Y
@@ -393,10 +403,9 @@ class MLP:
         array([[[0.0903533, 0.0903533]]])
         """
         mode = self._check_mode(mode)
-        params, X, squeeze = self._prepare(params, X)
+        params, X, squeeze = self._prepare(params, X, jacobian=True)
         threads = check_n_threads(n_threads, _core().max_threads())
         P, N = params.shape[0], X.shape[0]
-        check_size((P, N, self.d_out, self.d_in), params.itemsize, "Jacobian output")
         Y = np.zeros((P, N, self.d_out), dtype=params.dtype)
         J = np.zeros((P, N, self.d_out, self.d_in), dtype=params.dtype)
         if P and N:
