@@ -65,6 +65,9 @@ class Dataset:
         NaN = not observed.
     value_weight, derivative_weight : float, default 1.0
         Weights of the two terms of the fitness.
+    input_names, output_names : sequence of str, optional
+        Column names (default ``x1, x2, ...`` and ``y`` or ``y1, y2, ...``), used in summaries, CSV
+        output and model files.
 
     Examples
     --------
@@ -78,7 +81,8 @@ class Dataset:
     """
 
     def __init__(self, X: Any, y: Any = None, dydx: Any = None, value_weight: float = 1.0,
-                 derivative_weight: float = 1.0):
+                 derivative_weight: float = 1.0, *, input_names: Optional[Sequence[str]] = None,
+                 output_names: Optional[Sequence[str]] = None):
         float64 = np.dtype(np.float64)
         X = np.array(as_float_array(X, "X", float64, ndim=(2,)), copy=True)
         n_samples, d_in = X.shape
@@ -115,6 +119,9 @@ class Dataset:
         for name, values in (("y", y), ("dydx", dydx)):
             if np.any(np.isinf(values)):
                 raise ValueError(f"{name} contains inf; use NaN to mark entries that are not observed")
+        self._input_names = _names(input_names, "input_names", [f"x{j + 1}" for j in range(d_in)])
+        self._output_names = _names(output_names, "output_names",
+                                    ["y"] if d_out == 1 else [f"y{k + 1}" for k in range(d_out)])
         self._value_weight = _as_weight(value_weight, "value_weight")
         self._derivative_weight = _as_weight(derivative_weight, "derivative_weight")
         for array in (X, y, dydx):
@@ -143,6 +150,16 @@ class Dataset:
     def dydx(self) -> np.ndarray:
         """Derivative targets (N, d_out, d_in), NaN where not observed; read-only."""
         return self._dydx
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """Names of the inputs."""
+        return self._input_names
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """Names of the outputs."""
+        return self._output_names
 
     @property
     def value_weight(self) -> float:
@@ -184,11 +201,11 @@ class Dataset:
 
     def __repr__(self) -> str:
         d_out, d_in = self.d_out, self.d_in
-        out_names = ["y"] if d_out == 1 else [f"y{k + 1}" for k in range(d_out)]
+        out_names, in_names = self._output_names, self._input_names
         values = ", ".join(f"{name}={int(c)}" for name, c in
                            zip(out_names, np.count_nonzero(~np.isnan(self._y), axis=0)))
         counts = self.n_partials
-        partials = ", ".join(f"d{out_names[k]}/dx{j + 1}={int(counts[k, j])}"
+        partials = ", ".join(f"d{out_names[k]}/d{in_names[j]}={int(counts[k, j])}"
                              for k in range(d_out) for j in range(d_in))
         weights = ""
         if self._value_weight != 1.0 or self._derivative_weight != 1.0:
@@ -201,7 +218,8 @@ class Dataset:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             return Dataset(self._X[rows], y=self._y[rows], dydx=self._dydx[rows],
-                           value_weight=self._value_weight, derivative_weight=self._derivative_weight)
+                           value_weight=self._value_weight, derivative_weight=self._derivative_weight,
+                           input_names=self._input_names, output_names=self._output_names)
 
     # ----- the kernel layout -----
 
@@ -351,7 +369,18 @@ class Dataset:
         for name, (out, inp) in derivative_columns.items():
             dydx[:, outputs.index(out), inputs.index(inp)] = column[name]
         return cls(X, y=y if value_columns else None, dydx=dydx if derivative_columns else None,
-                   value_weight=value_weight, derivative_weight=derivative_weight)
+                   value_weight=value_weight, derivative_weight=derivative_weight,
+                   input_names=inputs, output_names=outputs)
+
+
+def _names(names: Optional[Sequence[str]], argument: str, default: list[str]) -> tuple[str, ...]:
+    if names is None:
+        return tuple(default)
+    if isinstance(names, str) or not all(isinstance(n, str) and n for n in names):
+        raise TypeError(f"{argument} must be a sequence of non-empty str")
+    if len(names) != len(default):
+        raise ValueError(f"{argument} must have {len(default)} names, got {len(names)}")
+    return tuple(names)
 
 
 def _read_csv(path: Union[str, os.PathLike]) -> tuple[list[str], list[list[float]]]:

@@ -1,0 +1,253 @@
+"""The ``swarmjac`` command line: ``demo`` (the main job on a built-in problem), ``fit`` and ``predict``.
+
+A thin layer over the public API (Dataset.from_csv, MLP, fit, save/load, plots): it parses arguments,
+turns every user error into one clear message and a non-zero exit, and never loses a run (Ctrl-C keeps
+the best model so far and the checkpoint).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import sys
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class CLIError(Exception):
+    """A user error reported as ``swarmjac: error: <message>`` with exit status 1."""
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 2,16,16,1, got {text!r}")
+    if len(values) < 2:
+        raise argparse.ArgumentTypeError(f"need at least an input and an output width, got {text!r}")
+    return values
+
+
+def _name_list(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected comma-separated column names")
+    return names
+
+
+def _add_training_options(parser: argparse.ArgumentParser, particles: int, iters: int) -> None:
+    parser.add_argument("--particles", type=int, default=particles, help="swarm size (default %(default)s)")
+    parser.add_argument("--iters", type=int, default=iters, help="PSO iterations (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
+    parser.add_argument("--topology", default="global", choices=["global", "ring", "von_neumann", "random"],
+                        help="PSO topology (default %(default)s)")
+    parser.add_argument("--threads", type=int, default=None, help="kernel threads (default: every core)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``swarmjac`` command."""
+    parser = argparse.ArgumentParser(
+        prog="swarmjac",
+        description="Train MLPs by particle swarm optimisation on mixed value / partial-derivative data.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    demo = sub.add_parser("demo", help="fit the built-in mixed value/derivative problem and report the fit")
+    demo.add_argument("--out-dir", default=".", help="where to write the model and the plot (default: .)")
+    demo.add_argument("--samples", type=int, default=300, help="training rows (default %(default)s)")
+    demo.add_argument("--layers", type=_int_list, default=[2, 8, 1], help="layer sizes (default 2,8,1)")
+    demo.add_argument("--activation", default="tanh", help="hidden activation (default %(default)s)")
+    demo.add_argument("--no-plot", action="store_true", help="skip the plot")
+    _add_training_options(demo, particles=200, iters=1000)
+
+    fit = sub.add_parser("fit", help="train a network on a CSV data set")
+    fit.add_argument("data", help="CSV with input columns, value columns and dy/dx-style derivative columns")
+    fit.add_argument("--layers", type=_int_list, required=True, help="layer sizes, e.g. 2,16,16,1")
+    fit.add_argument("--activation", default="tanh", help="hidden activation (default %(default)s)")
+    fit.add_argument("--inputs", type=_name_list, default=None, help="input column names (default: inferred)")
+    fit.add_argument("--outputs", type=_name_list, default=None, help="output names (default: inferred)")
+    fit.add_argument("--value-weight", type=float, default=1.0)
+    fit.add_argument("--derivative-weight", type=float, default=1.0)
+    fit.add_argument("--out", required=True, help="model file to write (.npz)")
+    fit.add_argument("--checkpoint", default=None, help="checkpoint file, written atomically while training")
+    fit.add_argument("--checkpoint-every", type=int, default=50, help="iterations between checkpoints")
+    fit.add_argument("--resume", default=None, help="continue from this checkpoint (same data and network)")
+    fit.add_argument("--plot", default=None, help="also save a plot of the fit to this file (needs matplotlib)")
+    _add_training_options(fit, particles=500, iters=1000)
+
+    predict = sub.add_parser("predict", help="evaluate a saved model on the points of a CSV file")
+    predict.add_argument("model", help="model file written by 'swarmjac fit' or 'swarmjac demo'")
+    predict.add_argument("points", help="CSV with the model's input columns")
+    predict.add_argument("--jacobian", action="store_true", help="also write the partial derivatives")
+    predict.add_argument("--output", "-o", default=None, help="output CSV (default: standard output)")
+    return parser
+
+
+def _progress(quiet: bool) -> Optional[bool]:
+    return False if quiet else None
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    import swarmjac as sj
+    from swarmjac.demo import evaluate_fit, make_demo_data
+
+    os.makedirs(args.out_dir, exist_ok=True)
+    data = make_demo_data(args.samples, seed=args.seed)
+    if args.layers[0] != 2 or args.layers[-1] != 1:
+        raise CLIError(f"the demo problem has 2 inputs and 1 output; --layers must start with 2 and end with 1, "
+                       f"got {args.layers}")
+    net = sj.MLP(args.layers, args.activation)
+    print("swarmjac demo: fit f(x1, x2) = sin(x1) cos(x2) on [-2, 2]^2 from mixed observations")
+    print(f"  data:    {data}")
+    print(f"  network: {net} ({net.n_params} parameters)")
+    print(f"  PSO:     {args.particles} particles, {args.iters} iterations, topology {args.topology}, seed {args.seed}")
+    start = time.perf_counter()
+    result = sj.fit(net, data, n_particles=args.particles, iters=args.iters, seed=args.seed,
+                    topology=args.topology, n_threads=args.threads, progress=_progress(args.quiet))
+    elapsed = time.perf_counter() - start
+    evaluations = result.pso_result.n_evaluations
+    print(f"  trained in {elapsed:.1f} s: {evaluations} particle evaluations "
+          f"({evaluations * data.n_samples / elapsed / 1e6:.1f} M particle-samples/s), final fitness {result.cost:.3g}")
+    quality = evaluate_fit(net, result.params)
+    rel = quality.relative()
+    print("  held-out fit on 2000 fresh points (RMSE, and RMSE / spread of the truth):")
+    print(f"    y       RMSE {quality.rmse_value:.4f}  ({100 * rel[0]:.1f}% of spread {quality.spread_value:.3f})")
+    for j in range(2):
+        print(f"    dy/dx{j + 1}  RMSE {quality.rmse_partials[j]:.4f}  ({100 * rel[j + 1]:.1f}% of spread "
+              f"{quality.spread_partials[j]:.3f})")
+    model_path = os.path.join(args.out_dir, "swarmjac-demo-model.npz")
+    sj.save(model_path, net, result.params, cost=result.cost, inputs=list(data.input_names),
+            outputs=list(data.output_names))
+    print(f"  model saved to {model_path}")
+    if not args.no_plot:
+        _save_plot(net, result, data, os.path.join(args.out_dir, "swarmjac-demo.png"))
+    if result.stopped_reason == "interrupted":
+        print("  interrupted: the model above is the best found so far", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _save_plot(net, result, data, path: str) -> None:
+    try:
+        from swarmjac.plots import plot_fit
+
+        plot_fit(net, result.params, data, result.history, path=path)
+    except ImportError as exc:
+        print(f"  no plot: {exc}", file=sys.stderr)
+        return
+    print(f"  plot saved to {path}")
+
+
+def _run_fit(args: argparse.Namespace) -> int:
+    import swarmjac as sj
+
+    data = sj.Dataset.from_csv(args.data, inputs=args.inputs, outputs=args.outputs,
+                               value_weight=args.value_weight, derivative_weight=args.derivative_weight)
+    if args.layers[0] != data.d_in or args.layers[-1] != data.d_out:
+        raise CLIError(f"--layers {','.join(map(str, args.layers))} does not fit the data: it has {data.d_in} "
+                       f"inputs {list(data.input_names)} and {data.d_out} outputs {list(data.output_names)}")
+    net = sj.MLP(args.layers, args.activation)
+    if not args.quiet:
+        print(f"data: {data}", file=sys.stderr)
+        print(f"network: {net} ({net.n_params} parameters)", file=sys.stderr)
+    options = {}
+    if args.resume is None:
+        options = {"topology": args.topology}
+    result = sj.fit(net, data, n_particles=args.particles, iters=args.iters, seed=args.seed,
+                    n_threads=args.threads, progress=_progress(args.quiet), checkpoint_path=args.checkpoint,
+                    checkpoint_every=args.checkpoint_every if args.checkpoint else None,
+                    resume=args.resume, **options)
+    sj.save(args.out, net, result.params, cost=result.cost, inputs=list(data.input_names),
+            outputs=list(data.output_names), iterations=result.pso_result.n_iterations)
+    interrupted = result.stopped_reason == "interrupted"
+    print(f"{'interrupted after' if interrupted else 'done:'} {result.pso_result.n_iterations} iterations, "
+          f"best fitness {result.cost:.6g}; model saved to {args.out}"
+          + (f", checkpoint in {args.checkpoint}" if args.checkpoint else ""), file=sys.stderr)
+    if args.plot:
+        _save_plot(net, result, data, args.plot)
+    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    import swarmjac as sj
+    from swarmjac._io import load_npz
+    from swarmjac.data import _read_csv
+    from swarmjac.training import MODEL_KIND
+
+    net, params = sj.load(args.model)
+    extra = load_npz(args.model, kind=MODEL_KIND)[1].get("extra", {})
+    inputs = extra.get("inputs") or [f"x{j + 1}" for j in range(net.d_in)]
+    outputs = extra.get("outputs") or (["y"] if net.d_out == 1 else [f"y{k + 1}" for k in range(net.d_out)])
+    header, rows = _read_csv(args.points)
+    missing = [name for name in inputs if name not in header]
+    if missing:
+        if len(header) == net.d_in and not any(name in header for name in inputs):
+            inputs = header  # an unlabelled file with exactly the right number of columns
+        else:
+            raise CLIError(f"{args.points}: the model needs input columns {inputs}; missing {missing} "
+                           f"(columns are {header})")
+    table = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(header))
+    X = table[:, [header.index(name) for name in inputs]]
+    if not np.all(np.isfinite(X)):
+        raise CLIError(f"{args.points}: input columns must be filled with finite numbers")
+    columns = list(inputs) + list(outputs)
+    if args.jacobian:
+        Y, J = net.value_and_jacobian(params, X)
+        columns += [f"d{o}/d{i}" for o in outputs for i in inputs]
+        block = np.hstack([X, Y, J.reshape(len(X), -1)])
+    else:
+        block = np.hstack([X, net.predict(params, X)])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([[repr(float(v)) for v in row] for row in block])
+    if args.output:
+        with open(args.output, "w", newline="") as handle:
+            handle.write(buffer.getvalue())
+    else:
+        sys.stdout.write(buffer.getvalue())
+    return EXIT_OK
+
+
+_COMMANDS = {"demo": _run_demo, "fit": _run_fit, "predict": _run_predict}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the ``swarmjac`` command; returns the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 1 for a user error (missing file, malformed CSV, ...), 2 for bad usage,
+        130 when interrupted (the best result so far is saved first).
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except CLIError as exc:
+        print(f"swarmjac: error: {exc}", file=sys.stderr)
+    except (OSError, ValueError, TypeError, ImportError, MemoryError) as exc:
+        print(f"swarmjac: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("swarmjac: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
