@@ -7,12 +7,14 @@ the best model so far and the checkpoint).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
+import logging
 import os
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -83,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--resume", default=None, help="continue from this checkpoint (same data and network)")
     fit.add_argument("--plot", default=None, help="also save a plot of the fit to this file (needs matplotlib)")
     _add_training_options(fit, particles=500, iters=1000)
+    _add_dask_options(fit)
 
     predict = sub.add_parser("predict", help="evaluate a saved model on the points of a CSV file")
     predict.add_argument("model", help="model file written by 'swarmjac fit' or 'swarmjac demo'")
@@ -159,13 +162,15 @@ def _run_fit(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"data: {data}", file=sys.stderr)
         print(f"network: {net} ({net.n_params} parameters)", file=sys.stderr)
-    options = {}
-    if args.resume is None:
-        options = {"topology": args.topology}
-    result = sj.fit(net, data, n_particles=args.particles, iters=args.iters, seed=args.seed,
-                    n_threads=args.threads, progress=_progress(args.quiet), checkpoint_path=args.checkpoint,
-                    checkpoint_every=args.checkpoint_every if args.checkpoint else None,
-                    resume=args.resume, **options)
+    options = {} if args.resume is not None else {"topology": args.topology}
+    fit_arguments = dict(n_particles=args.particles, iters=args.iters, seed=args.seed, n_threads=args.threads,
+                         progress=_progress(args.quiet), checkpoint_path=args.checkpoint,
+                         checkpoint_every=args.checkpoint_every if args.checkpoint else None,
+                         resume=args.resume, **options)
+    if _uses_dask(args):
+        result = _fit_on_dask(args, net, data, fit_arguments)
+    else:
+        result = sj.fit(net, data, **fit_arguments)
     sj.save(args.out, net, result.params, cost=result.cost, inputs=list(data.input_names),
             outputs=list(data.output_names), iterations=result.pso_result.n_iterations)
     interrupted = result.stopped_reason == "interrupted"
@@ -175,6 +180,119 @@ def _run_fit(args: argparse.Namespace) -> int:
     if args.plot:
         _save_plot(net, result, data, args.plot)
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+# ----- swarmjac fit on a Dask cluster (--scheduler / --local-cluster, --islands) -----
+
+_DEFAULT_MIGRATE_EVERY = 20
+_DEFAULT_MIGRANTS = 2
+
+
+def _add_dask_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "Dask cluster", "run on a Dask cluster (needs: pip install 'swarmjac[dask]'); there --threads is the "
+                        "kernel threads of each task (default 1)")
+    where = group.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
+    where.add_argument("--local-cluster", metavar="N", type=int, default=None,
+                       help="start a Dask cluster of N local worker processes (1 thread each, loopback only)")
+    group.add_argument("--islands", metavar="K", type=int, default=None,
+                       help="island-model PSO: K sub-swarms of PARTICLES/K particles, one Dask task per island "
+                            "and epoch (default: one swarm, its evaluations split over the workers)")
+    group.add_argument("--migrate-every", metavar="ITERS", type=int, default=None,
+                       help=f"with --islands: iterations between migrations (default {_DEFAULT_MIGRATE_EVERY})")
+    group.add_argument("--migrants", metavar="M", type=int, default=None,
+                       help=f"with --islands: best particles each island sends to the next one on the ring "
+                            f"(default {_DEFAULT_MIGRANTS}, at most half an island)")
+
+
+def _uses_dask(args: argparse.Namespace) -> bool:
+    """Whether ``fit`` runs on a Dask cluster; rejects bad Dask options before any cluster starts."""
+    on_cluster = args.scheduler is not None or args.local_cluster is not None
+    if args.local_cluster is not None and args.local_cluster < 1:
+        raise CLIError(f"--local-cluster needs at least 1 worker, got {args.local_cluster}")
+    if args.islands is None:
+        given = [flag for flag, value in (("--migrate-every", args.migrate_every), ("--migrants", args.migrants))
+                 if value is not None]
+        if given:
+            raise CLIError(f"{' and '.join(given)} only apply with --islands")
+        return on_cluster
+    if not on_cluster:
+        raise CLIError("--islands runs the islands on a Dask cluster: add --scheduler ADDRESS or --local-cluster N")
+    if args.checkpoint is not None or args.resume is not None:
+        raise CLIError("--checkpoint and --resume are not supported with --islands")
+    if args.islands < 1:
+        raise CLIError(f"--islands must be >= 1, got {args.islands}")
+    if args.particles < args.islands:
+        raise CLIError(f"--particles {args.particles} gives no particle to each of --islands {args.islands}")
+    return True
+
+
+@contextlib.contextmanager
+def _dask_client(args: argparse.Namespace) -> Iterator:
+    """A Dask client: connected to ``--scheduler``, or to a new ``--local-cluster`` closed afterwards."""
+    from swarmjac.distributed import _import_distributed
+
+    distributed = _import_distributed()
+    if args.scheduler is not None:
+        try:
+            client = distributed.Client(args.scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise CLIError(f"cannot connect to the Dask scheduler at {args.scheduler}: {exc}") from None
+        with client:
+            yield client
+        return
+    with distributed.LocalCluster(
+            n_workers=args.local_cluster, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None, silence_logs=logging.ERROR,
+            # the scheduler's remaining HTTP endpoints (health, metrics): a free loopback port, not :8787
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+def _fit_on_dask(args: argparse.Namespace, net, data, fit_arguments: dict):
+    """``swarmjac fit`` on a Dask cluster: one swarm through a DaskObjective, or ``--islands``."""
+    import swarmjac as sj
+    from swarmjac.distributed import DaskObjective
+
+    with _dask_client(args) as client:
+        if not args.quiet:
+            nthreads = client.nthreads()
+            print(f"dask: scheduler {client.scheduler.address}, {len(nthreads)} workers, "
+                  f"{sum(nthreads.values())} threads", file=sys.stderr)
+        if args.islands is not None:
+            return _fit_islands(args, net, data, client)
+        with DaskObjective(client, net, data, n_threads=args.threads) as objective:
+            # The same swarm and run as a local `swarmjac fit`: only where the fitness is computed changes.
+            return sj.fit(net, data, objective=objective, **fit_arguments)
+
+
+def _fit_islands(args: argparse.Namespace, net, data, client):
+    import swarmjac as sj
+    from swarmjac.distributed import island_fit
+
+    per_island = args.particles // args.islands  # >= 1, checked by _uses_dask
+    migrate_every = _DEFAULT_MIGRATE_EVERY if args.migrate_every is None else args.migrate_every
+    migrants = min(_DEFAULT_MIGRANTS, per_island // 2) if args.migrants is None else args.migrants
+    n_epochs = max(-(-args.iters // max(migrate_every, 1)), 1)
+    if not args.quiet:
+        print(f"islands: {args.islands} x {per_island} particles, {migrants} migrants every {migrate_every} "
+              f"iterations", file=sys.stderr)
+
+    def report(epoch: int, iteration: int, best_costs: np.ndarray) -> None:
+        if not args.quiet and (epoch == n_epochs or epoch % max(n_epochs // 10, 1) == 0):
+            print(f"  iteration {iteration}/{args.iters}: best {best_costs.min():.6g} "
+                  f"(islands: {', '.join(f'{c:.3g}' for c in best_costs)})", file=sys.stderr)
+
+    res = island_fit(client, net, data, n_islands=args.islands, migrate_every=migrate_every, n_migrants=migrants,
+                     n_particles_per_island=per_island, iters=args.iters, seed=args.seed, n_threads=args.threads,
+                     topology=args.topology, callback=report)
+    pso_result = sj.PSOResult(best_position=res.params, best_cost=res.cost, history=res.history,
+                              n_evaluations=res.n_evaluations, n_iterations=res.n_iterations,
+                              wall_time=res.wall_time, stopped_reason=res.stopped_reason)
+    return sj.FitResult(net=net, params=res.params, cost=res.cost, history=res.history,
+                        optimizer=res.optimizers[res.best_island], pso_result=pso_result)
 
 
 def _run_predict(args: argparse.Namespace) -> int:

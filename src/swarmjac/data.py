@@ -199,6 +199,14 @@ class Dataset:
     def __len__(self) -> int:
         return self.n_samples
 
+    def __getstate__(self) -> dict:
+        # Pickling (e.g. to Dask workers) ships the observations, not the prepared kernel blocks: those
+        # are a cache, 2-3 times the size of the data, rebuilt on first use, and laid out for the BLOCK
+        # of the compiled core of the process that built them.
+        state = self.__dict__.copy()
+        state["_blocks_cache"] = {}
+        return state
+
     def __repr__(self) -> str:
         d_out, d_in = self.d_out, self.d_in
         out_names, in_names = self._output_names, self._input_names

@@ -61,7 +61,8 @@ def fit(net: MLP, data: Dataset, n_particles: int = 100, iters: int = 500, seed:
         init_params: Optional[np.ndarray] = None, n_threads: Optional[int] = None, mode: str = "auto",
         callback: Optional[Callable] = None, progress: Optional[bool] = False,
         checkpoint_path: Optional[Union[str, os.PathLike]] = None, checkpoint_every: Optional[int] = None,
-        resume: Optional[Union[str, os.PathLike]] = None, **pso_options: Any) -> FitResult:
+        resume: Optional[Union[str, os.PathLike]] = None, objective: Optional[Callable] = None,
+        **pso_options: Any) -> FitResult:
     """Train ``net`` on ``data`` by particle swarm optimisation of the fused fitness.
 
     Parameters
@@ -95,6 +96,10 @@ def fit(net: MLP, data: Dataset, n_particles: int = 100, iters: int = 500, seed:
         A checkpoint to continue from instead of starting a new swarm; the run then goes on until
         ``iters`` iterations in total. ``n_particles``, ``seed``, ``init_params`` and
         ``pso_options`` are then taken from the checkpoint.
+    objective : callable, optional
+        The fitness to minimise, ``(P, n_params) -> (P,)``; default ``net.objective(data, n_threads,
+        mode)``. For an objective that computes the same numbers elsewhere, e.g.
+        :class:`swarmjac.distributed.DaskObjective`.
     **pso_options
         Passed to :class:`swarmjac.PSO` (``topology``, ``bounds``, ``w``, ``c1``, ``c2``,
         ``velocity_clamp``, ``ftol``, ...).
@@ -115,7 +120,10 @@ def fit(net: MLP, data: Dataset, n_particles: int = 100, iters: int = 500, seed:
     if not isinstance(net, MLP):
         raise TypeError(f"net must be a swarmjac.MLP, got {type(net).__name__}")
     iters = check_positive_int(iters, "iters", minimum=0)
-    objective = net.objective(data, n_threads=n_threads, mode=mode)
+    if objective is None:
+        objective = net.objective(data, n_threads=n_threads, mode=mode)
+    elif not callable(objective):
+        raise TypeError(f"objective must be callable, got {type(objective).__name__}")
     if resume is not None:
         if init_params is not None or pso_options:
             raise ValueError("resume takes the swarm and its options from the checkpoint; "
