@@ -146,11 +146,37 @@ SJ_INLINE REAL *FN(forward_block)(const sj_net *net, const REAL *restrict theta,
 }
 
 /* dst[i, c] = sum_o W[o, i] * src[o, c]: the transposed product of the reverse sweep (no bias).
- * src is (out, n_cols), dst is (in, n_cols). */
+ * src is (out, n_cols), dst is (in, n_cols).  Tiled like dense(): SJ_TILE_ROWS inputs at once, so that
+ * the accumulators form independent FMA chains and each weight row segment W[o, i:i+4] is contiguous. */
 SJ_INLINE void FN(dense_transposed)(int out, int in, int n_cols, const REAL *restrict W,
                                     const REAL *restrict src, REAL *restrict dst)
 {
-    for (int i = 0; i < in; ++i) {
+    int i = 0;
+    for (; i + SJ_TILE_ROWS <= in; i += SJ_TILE_ROWS) {
+        for (int c0 = 0; c0 < n_cols; c0 += SJ_TILE_COLS) {
+            REAL acc0[SJ_TILE_COLS], acc1[SJ_TILE_COLS], acc2[SJ_TILE_COLS], acc3[SJ_TILE_COLS];
+            for (int k = 0; k < SJ_TILE_COLS; ++k) acc0[k] = acc1[k] = acc2[k] = acc3[k] = 0;
+            for (int o = 0; o < out; ++o) {
+                const REAL *restrict w = W + (size_t)o * in + i;
+                const REAL x0 = w[0], x1 = w[1], x2 = w[2], x3 = w[3];
+                const REAL *restrict s = src + (size_t)o * n_cols + c0;
+                for (int k = 0; k < SJ_TILE_COLS; ++k) {
+                    acc0[k] += x0 * s[k];
+                    acc1[k] += x1 * s[k];
+                    acc2[k] += x2 * s[k];
+                    acc3[k] += x3 * s[k];
+                }
+            }
+            REAL *restrict d = dst + (size_t)i * n_cols + c0;
+            for (int k = 0; k < SJ_TILE_COLS; ++k) {
+                d[k] = acc0[k];
+                d[n_cols + k] = acc1[k];
+                d[2 * (size_t)n_cols + k] = acc2[k];
+                d[3 * (size_t)n_cols + k] = acc3[k];
+            }
+        }
+    }
+    for (; i < in; ++i) {
         for (int c0 = 0; c0 < n_cols; c0 += SJ_TILE_COLS) {
             REAL acc[SJ_TILE_COLS];
             for (int k = 0; k < SJ_TILE_COLS; ++k) acc[k] = 0;
