@@ -55,7 +55,9 @@ if use_openmp:
     link_args.append("-fopenmp")
     macros.append(("SJ_HAVE_OPENMP", "1"))
 if sanitize:
-    san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-g"]
+    # -fno-wrapv undoes Python's -fwrapv, under which signed overflow is defined and UBSan cannot report it.
+    san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-g",
+           "-fno-wrapv"]
     compile_args += san
     link_args += san
 if _flag("SWARMJAC_NATIVE"):

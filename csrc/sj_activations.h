@@ -56,7 +56,8 @@ SJ_INLINE void FN(activation_block)(int code, const REAL *restrict z, REAL *a, R
     case SJ_ELU:
         for (int s = 0; s < n; ++s) {
             const REAL x = z[s];
-            const REAL em1 = MATH(expm1)(x < 0 ? x : (REAL)0);
+            /* x > 0 ? 0 : x, not x < 0 ? x : 0, so that a NaN z gives NaN (as the reference does), not 0. */
+            const REAL em1 = MATH(expm1)(x > 0 ? (REAL)0 : x);
             a[s] = x > 0 ? x : em1;
             d[s] = x > 0 ? (REAL)1 : em1 + (REAL)1;
         }

@@ -37,7 +37,8 @@ def _dtype_of(value: Any, name: str) -> np.dtype:
     if dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a numeric array of float64 or float32 (ints and bools are "
                         f"converted), got dtype {dtype}")
-    return dtype
+    # Byte order is storage, not type: big-endian float32 is float32 (and is byte-swapped when copied).
+    return dtype.newbyteorder("=")
 
 
 def result_dtype(params: Any, *others: Any, names: tuple[str, ...] = ("params",)) -> np.dtype:
@@ -101,12 +102,18 @@ def as_float_array(value: Any, name: str, dtype: np.dtype, ndim: Optional[tuple[
     if ndim is not None and array.ndim not in ndim:
         expected = " or ".join(f"{n}-D" for n in ndim)
         raise ValueError(f"{name} must be {expected}, got a {array.ndim}-D array of shape {array.shape}")
+    if not (array.flags.c_contiguous and array.dtype == dtype):
+        # A copy is needed: refuse one that cannot fit before allocating it (a broadcast view of any shape
+        # costs nothing to make, its copy is the full size).
+        check_size(array.shape, dtype.itemsize, f"{name} (as a contiguous {dtype} copy)")
     # ascontiguousarray also fixes byte order and drops read-only/negative-stride views into a fresh copy.
     return np.ascontiguousarray(array, dtype=dtype)
 
 
 def check_n_threads(n_threads: Optional[int], max_threads: Optional[int] = None) -> int:
-    """Resolve ``n_threads``: None or -1 mean every core; 0 and other negatives are errors.
+    """Resolve ``n_threads``: None or -1 mean every core; 0 and other negatives are errors; more than
+    ``max_threads`` is capped at it (the kernels are compute bound, and libgomp crashes the interpreter
+    when asked for hundreds of thousands of threads).
 
     Parameters
     ----------
@@ -118,7 +125,7 @@ def check_n_threads(n_threads: Optional[int], max_threads: Optional[int] = None)
     Returns
     -------
     int
-        A positive thread count.
+        A positive thread count, at most ``max_threads``.
     """
     if max_threads is None:
         max_threads = os.cpu_count() or 1
@@ -131,7 +138,7 @@ def check_n_threads(n_threads: Optional[int], max_threads: Optional[int] = None)
         return max_threads
     if n_threads <= 0:
         raise ValueError(f"n_threads must be a positive int, -1 or None (all cores), got {n_threads}")
-    return n_threads
+    return min(n_threads, max_threads)
 
 
 def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
@@ -143,17 +150,33 @@ def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def _physical_memory() -> int:
+    """Bytes of RAM of this machine (sys.maxsize where the platform cannot tell)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, OSError, ValueError):
+        return sys.maxsize
+
+
 def check_size(shape: tuple[int, ...], itemsize: int, name: str) -> None:
-    """Refuse an output whose element or byte count cannot be addressed, before allocating it.
+    """Refuse an array that cannot be addressed or cannot fit in this machine's memory, before allocating it.
+
+    Arithmetic only, on Python ints (no overflow): whether the operating system would refuse the allocation
+    or hand out memory it does not have (overcommit) must not decide between a MemoryError and the OOM killer.
 
     Raises
     ------
     MemoryError
-        If the product of ``shape`` times ``itemsize`` exceeds what this platform can index.
+        If ``prod(shape) * itemsize`` exceeds what this platform can index or the machine's physical memory.
     """
     count = 1
     for extent in shape:
         count *= int(extent)
-    if count * itemsize > sys.maxsize:
-        raise MemoryError(f"{name} would have shape {tuple(int(e) for e in shape)} "
-                          f"({count} elements of {itemsize} bytes), more than this platform can address")
+    n_bytes = count * itemsize
+    described = f"{name} would have shape {tuple(int(e) for e in shape)} ({count} elements of {itemsize} bytes)"
+    if n_bytes > sys.maxsize:
+        raise MemoryError(f"{described}, more than this platform can address")
+    memory = _physical_memory()
+    if n_bytes > memory:
+        raise MemoryError(f"{described}: {n_bytes / 2 ** 30:.3g} GiB, more than this machine's "
+                          f"{memory / 2 ** 30:.3g} GiB of memory")

@@ -25,7 +25,9 @@ _MODES = ("auto", "forward", "reverse")
 # the relu family loses half its inputs, hence sqrt(2) as in He initialisation.
 _INIT_GAIN = {"sigmoid": 4.0, "relu": 2.0 ** 0.5, "leaky_relu": 2.0 ** 0.5}
 _BIAS_SCALE = 0.1
-_MAX_INPUT_DIRECTIONS = 2 ** 31 - 1
+# Widest layer the kernels accept: they index a sample block with C ints, (1 + d_in) * BLOCK columns in
+# forward mode and d_out * BLOCK in reverse mode, which must not overflow (2**24 leaves a wide margin).
+_MAX_WIDTH = 2 ** 24
 
 
 def _core():
@@ -67,6 +69,8 @@ class MLP:
                 raise TypeError(f"layer_sizes[{i}] must be an int, got {type(width).__name__}")
             if width < 1:
                 raise ValueError(f"layer_sizes[{i}] must be >= 1, got {width}")
+            if width > _MAX_WIDTH:
+                raise ValueError(f"layer_sizes[{i}] must be <= {_MAX_WIDTH}, got {width}")
             sizes.append(int(width))
         if len(sizes) < 2:
             raise ValueError(f"layer_sizes needs at least an input and an output width, got {list(layer_sizes)}")
@@ -422,8 +426,9 @@ class MLP:
 
         ``value_weight * mean((Y - y)^2 over observed y)
         + derivative_weight * mean((J - dydx)^2 over observed dydx)``; a term with no observed entries
-        is 0 and a particle whose fitness is not finite gets ``+inf``. Computed in one compiled pass
-        that only carries the input directions some observation needs and stores no Jacobian.
+        is 0 and a particle whose fitness is not finite, or that has a NaN or inf parameter, gets ``+inf``
+        (relu maps a NaN pre-activation to 0, so such a particle could otherwise score). Computed in one
+        compiled pass that only carries the input directions some observation needs and stores no Jacobian.
 
         Parameters
         ----------
@@ -474,6 +479,7 @@ class MLP:
             core.fitness(self._sizes_c, self._codes_c, params, blocks.X, blocks.y, blocks.y_mask,
                          blocks.dydx, blocks.dydx_mask, blocks.block_dirs, blocks.block_n_dirs,
                          blocks.value_scale, blocks.derivative_scale, out, code, threads)
+        out[~np.isfinite(params).all(axis=1)] = np.inf
         return out.reshape(()) if squeeze else out
 
     def objective(self, data: "Dataset", n_threads: Optional[int] = None, mode: str = "auto") -> "Objective":

@@ -1123,14 +1123,19 @@ class PSO:
                 **options,
             )
             bit_generator_cls = getattr(np.random, rng_meta["bit_generator"], None)
-            if not (isinstance(bit_generator_cls, type) and issubclass(bit_generator_cls, np.random.BitGenerator)):
+            if not (isinstance(bit_generator_cls, type) and issubclass(bit_generator_cls, np.random.BitGenerator)
+                    and bit_generator_cls is not np.random.BitGenerator):
                 raise ValueError(f"unknown bit generator {rng_meta['bit_generator']!r}")
             bit_generator = bit_generator_cls()
             rng_state = _rng_state_from_json(rng_meta["state"])
             bit_generator.state = rng_state
 
             P, D = opt_values.n_particles, opt_values.dimensions
-            n = int(arrays["history_best_cost"].shape[0])
+            history_best = arrays["history_best_cost"]
+            if history_best.ndim != 1 or history_best.dtype != np.float64:
+                raise ValueError(f"array 'history_best_cost' has shape {history_best.shape} and dtype "
+                                 f"{history_best.dtype}, expected 1-D float64")
+            n = int(history_best.shape[0])
             expected_shapes = {
                 "positions": (P, D), "velocities": (P, D), "costs": (P,),
                 "pbest_positions": (P, D), "pbest_costs": (P,), "gbest_position": (D,),
@@ -1142,24 +1147,54 @@ class PSO:
                 if arrays[name].shape != shape or arrays[name].dtype != np.float64:
                     raise ValueError(f"array {name!r} has shape {arrays[name].shape} and dtype "
                                      f"{arrays[name].dtype}, expected {shape} float64")
-            if n != (int(state_meta["iteration"]) + 1 if state_meta["evaluated"] else 0):
+            state = {key: state_meta[key] for key in ("evaluated", "iteration", "n_evaluations", "gbest_cost",
+                                                     "planned_iters")}
+            if not isinstance(state["evaluated"], bool):
+                raise ValueError(f"state 'evaluated' must be true or false, got {state['evaluated']!r}")
+            for key in ("iteration", "n_evaluations", "planned_iters"):
+                if not (state[key] is None and key == "planned_iters"):
+                    state[key] = _check_int(state[key], f"state {key!r}", 0)
+            gbest_cost = state["gbest_cost"]
+            if isinstance(gbest_cost, bool) or not isinstance(gbest_cost, (int, float)) or math.isnan(gbest_cost):
+                raise ValueError(f"state 'gbest_cost' must be a number or inf, got {gbest_cost!r}")
+            if n != (state["iteration"] + 1 if state["evaluated"] else 0):
                 raise ValueError("history length does not match the iteration count")
-        except (KeyError, TypeError, ValueError) as exc:
+            # A cost is never NaN (the optimiser stores +inf for it), and the global best is the best personal best.
+            for name in ("costs", "pbest_costs", "history_best_cost"):
+                if np.isnan(arrays[name]).any():
+                    raise ValueError(f"array {name!r} holds NaN")
+            if P and float(gbest_cost) != float(arrays["pbest_costs"].min()):
+                raise ValueError(f"state 'gbest_cost' {gbest_cost!r} is not the best personal best cost "
+                                 f"{float(arrays['pbest_costs'].min())!r}")
+            informants = arrays.get("informants")
+            if opt_values.topology == "global":
+                if informants is not None:
+                    raise ValueError("array 'informants' present for the global topology")
+            else:
+                if informants is None:
+                    raise ValueError(f"array 'informants' missing for the {opt_values.topology!r} topology")
+                if informants.dtype.kind not in "iu" or informants.ndim != 2 or informants.shape[0] != P:
+                    raise ValueError(f"array 'informants' has shape {informants.shape} and dtype {informants.dtype}, "
+                                     f"expected ({P}, k) integers")
+                if informants.size and (informants.min() < 0 or informants.max() >= P
+                                        or np.any(informants[:, 0] != np.arange(P))):
+                    raise ValueError("array 'informants' holds indices that are not particles, or a row that "
+                                     "does not start with the particle itself")
+                informants = informants.astype(np.intp)
+        except (KeyError, TypeError, ValueError, NotImplementedError) as exc:
             raise ValueError(f"{path}: not a valid PSO checkpoint ({type(exc).__name__}: {exc})") from exc
 
         opt = cls.__new__(cls)
         opt._opt = opt_values
         opt.rng = np.random.Generator(bit_generator)
-        planned = state_meta["planned_iters"]
-        opt._planned_iters = None if planned is None else int(planned)
+        opt._planned_iters = state["planned_iters"]
         contiguous = np.ascontiguousarray
         opt._state = _State(
             positions=contiguous(arrays["positions"]), velocities=contiguous(arrays["velocities"]),
             costs=arrays["costs"], pbest_positions=contiguous(arrays["pbest_positions"]),
             pbest_costs=arrays["pbest_costs"], gbest_position=arrays["gbest_position"],
-            gbest_cost=float(state_meta["gbest_cost"]),
-            informants=arrays.get("informants"), evaluated=bool(state_meta["evaluated"]),
-            iteration=int(state_meta["iteration"]), n_evaluations=int(state_meta["n_evaluations"]),
+            gbest_cost=float(gbest_cost), informants=informants, evaluated=state["evaluated"],
+            iteration=state["iteration"], n_evaluations=state["n_evaluations"],
             history_best=arrays["history_best_cost"], history_mean=arrays["history_mean_cost"],
             history_positions=arrays.get("history_positions") if opt_values.keep_positions else None,
             history_len=n, rng_state=opt.rng.bit_generator.state,

@@ -138,7 +138,8 @@ def fitness(net: Any, params: Any, data: Any) -> np.ndarray:
     """Fitness of every particle, from the reference values and Jacobians.
 
     ``value_weight * mean((Y - y)^2 over observed y) + derivative_weight * mean((J - dydx)^2 over
-    observed dydx)``; an empty term is 0 and a non-finite fitness becomes ``+inf``.
+    observed dydx)``; an empty term is 0 and a non-finite fitness, or a particle with a NaN or inf
+    parameter, gets ``+inf``.
 
     Parameters
     ----------
@@ -152,7 +153,8 @@ def fitness(net: Any, params: Any, data: Any) -> np.ndarray:
     """
     params = np.asarray(params)
     squeeze = params.ndim == 1
-    Y, J = value_and_jacobian(net, np.atleast_2d(params), data.X)
+    swarm = np.atleast_2d(params)
+    Y, J = value_and_jacobian(net, swarm, data.X)
     y_observed = ~np.isnan(data.y)
     d_observed = ~np.isnan(data.dydx)
     out = np.zeros(Y.shape[0], dtype=np.float64)
@@ -165,5 +167,5 @@ def fitness(net: Any, params: Any, data: Any) -> np.ndarray:
             if data.derivative_weight and d_observed.any():
                 residual = J[p].astype(np.float64)[d_observed] - data.dydx[d_observed]
                 total += data.derivative_weight * np.mean(residual ** 2)
-            out[p] = total if np.isfinite(total) else np.inf
+            out[p] = total if np.isfinite(total) and np.all(np.isfinite(swarm[p])) else np.inf
     return out.reshape(()) if squeeze else out
