@@ -54,6 +54,11 @@ def _call_count(first_call: float, repeats: int, budget: float) -> int:
     return max(min(repeats, MIN_REPEATS), min(repeats, int(budget / max(first_call, 1e-9))))
 
 
+def settle_blas_threads(seconds: float = 0.5) -> None:
+    """Wait until OpenBLAS's worker threads stop spinning after their last call (see run_workload)."""
+    time.sleep(seconds)
+
+
 def measure(fn: Callable[[], Any], repeats: int, warmup: int = 1, budget: float = TIME_BUDGET) -> float:
     """Median wall time of ``fn()`` in seconds, after ``warmup`` untimed calls.
 
@@ -571,8 +576,12 @@ def run_workload(workload: wl.Workload, repeats: int, threads: int, blas: BlasTh
     data = wl.make_data(workload)
     X = np.ascontiguousarray(data.X)
     P, N = params.shape[0], data.n_samples
-    fitness = measure(lambda: net.fitness(params, data, n_threads=threads), repeats)
-    vjac = measure(lambda: net.value_and_jacobian(params, X, n_threads=threads), repeats)
+    # After a multi-threaded BLAS call (the peak matmul, a previous baseline) OpenBLAS's idle threads keep
+    # spinning for about 2^28 cycles and take the cores from the kernel's own: let them fall asleep first.
+    settle_blas_threads()
+    with blas.limit(1):
+        fitness = measure(lambda: net.fitness(params, data, n_threads=threads), repeats)
+        vjac = measure(lambda: net.value_and_jacobian(params, X, n_threads=threads), repeats)
     base_threads = best_blas_threads(lambda: baseline.numpy_fitness(net, params, data), blas, threads)
     with blas.limit(base_threads):
         base_fitness = measure(lambda: baseline.numpy_fitness(net, params, data), repeats, warmup=0)
@@ -719,8 +728,10 @@ def needed_table(repeats: int, threads: int, blas: BlasThreads, peak: float) -> 
     ]
     for _, data in cases:
         data.blocks(np.float64)  # prepared before timing, as in the main table
-    compiled_times = measure_interleaved([lambda d=data: net.fitness(params, d, n_threads=threads)
-                                          for _, data in cases], repeats)
+    settle_blas_threads()
+    with blas.limit(1):  # no spinning BLAS threads beside the kernel's (see run_workload)
+        compiled_times = measure_interleaved([lambda d=data: net.fitness(params, d, n_threads=threads)
+                                              for _, data in cases], repeats)
     table = Table(f"only what is needed: fitness on {workload.describe()}, float64",
                   ["data set", "nominal cols/sample [1]", "executed cols/sample [1]", "compiled", "vs values only",
                    "GFLOP/s executed [1]", "NumPy baseline", "vs values only", "compiled vs baseline"])
@@ -802,9 +813,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                for name in args.names]
     tables = [main_table(results, peak, args.threads, list(jitted))]
     f32_names = [name for name in FLOAT32_WORKLOADS if name in args.names]
-    if f32_names:
-        tables.append(float32_table(f32_names, args.repeats, args.threads))
-    tables.append(threads_table(args.names, args.repeats))
+    settle_blas_threads()
+    with blas.limit(1):  # compiled-only tables: no spinning BLAS threads beside the kernel's
+        if f32_names:
+            tables.append(float32_table(f32_names, args.repeats, args.threads))
+        tables.append(threads_table(args.names, args.repeats))
     if NEEDED_WORKLOAD in args.names:
         tables.append(needed_table(args.repeats, args.threads, blas, peak))
     out = []
