@@ -254,6 +254,8 @@ def test_subnormal_inputs_are_exact(dtype):
         np.testing.assert_array_equal(d, np.ones_like(z), err_msg=name)
     a, d = _evaluate("sigmoid", z)
     np.testing.assert_array_equal(a, np.full_like(z, 0.5))
+    a, _ = _evaluate("softplus", z)
+    np.testing.assert_array_equal(a, np.full_like(z, math.log(2)))
     a, _ = _evaluate("elu", z)
     np.testing.assert_array_equal(a[z > 0], z[z > 0])
 
