@@ -78,6 +78,8 @@ extensions = [
         sources=["src/swarmjac/_kernels.pyx", "csrc/sj_kernels.c"],
         include_dirs=["csrc", np.get_include()],
         define_macros=macros,
+        # libm: sj_fastmath.h falls back to sin/cos for |x| > 2^20; do not rely on Python having loaded it.
+        libraries=["m"],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
         depends=["csrc/sj_kernels.h", "csrc/sj_kernels_impl.h", "csrc/sj_activations.h", "csrc/sj_fastmath.h"],
