@@ -6,6 +6,7 @@ Switches (environment variables, read at build time):
   SWARMJAC_DEBUG=1       Cython bounds checks on, -O0 -g
   SWARMJAC_NATIVE=1      add -march=native (local experiments only; never for wheels)
 """
+import glob
 import os
 import shutil
 import subprocess
@@ -82,7 +83,7 @@ extensions = [
         libraries=["m"],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
-        depends=["csrc/sj_kernels.h", "csrc/sj_kernels_impl.h", "csrc/sj_activations.h", "csrc/sj_fastmath.h"],
+        depends=sorted(glob.glob("csrc/*.h")),
     )
 ]
 

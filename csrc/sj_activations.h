@@ -16,7 +16,7 @@ SJ_INLINE void FN(activation_block)(int code, const REAL *restrict z, REAL *a, R
     case SJ_SIGMOID:
         for (int s = 0; s < n; ++s) {
             const REAL x = z[s];
-            const REAL e = MATH(exp)(-MATH(fabs)(x));
+            const REAL e = MATH(exp_neg)(-MATH(fabs)(x));
             const REAL r = (REAL)1 / ((REAL)1 + e);
             const REAL sig = x >= 0 ? r : e * r;
             a[s] = sig;
@@ -47,7 +47,7 @@ SJ_INLINE void FN(activation_block)(int code, const REAL *restrict z, REAL *a, R
     case SJ_SOFTPLUS:
         for (int s = 0; s < n; ++s) {
             const REAL x = z[s];
-            const REAL e = MATH(exp)(-MATH(fabs)(x));
+            const REAL e = MATH(exp_neg)(-MATH(fabs)(x));
             const REAL r = (REAL)1 / ((REAL)1 + e);
             a[s] = (x > 0 ? x : (REAL)0) + MATH(log1p)(e);
             d[s] = x >= 0 ? r : e * r;

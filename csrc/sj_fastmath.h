@@ -54,6 +54,19 @@ SJ_FM_INLINE float sj_fabs_f(float x) { return fabsf(x); }
  * r + r^2 q below 2^-59).  kd is k + shifter (its low bits hold k). */
 typedef struct { double r, t, kd; } sj_fm_expred_d;
 
+/* q(r), the degree-10 polynomial above, by Estrin's scheme: shorter dependency chains than Horner, same
+ * accuracy here (|r| <= 0.35). */
+SJ_FM_INLINE double sj_fm_exp_poly_d(double r)
+{
+    const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    const double p01 = 0x1.0000000000000p-1 + 0x1.5555555555558p-3 * r;
+    const double p23 = 0x1.555555555555ap-5 + 0x1.111111110f96ap-7 * r;
+    const double p45 = 0x1.6c16c16c1483bp-10 + 0x1.a01a01aee6d8ap-13 * r;
+    const double p67 = 0x1.a01a01afb86eap-16 + 0x1.71ddfaa88bcbbp-19 * r;
+    const double p8a = (0x1.27e4c7723f962p-22 + 0x1.af5aeb10116dfp-26 * r) + 0x1.1f92ec39be3d3p-29 * r2;
+    return (p01 + p23 * r2) + (p45 + p67 * r2) * r4 + p8a * r8;
+}
+
 SJ_FM_INLINE sj_fm_expred_d sj_fm_exp_reduce_d(double x)
 {
     sj_fm_expred_d o;
@@ -63,35 +76,26 @@ SJ_FM_INLINE sj_fm_expred_d sj_fm_exp_reduce_d(double x)
     const double lo = k * SJ_FM_LN2LO_D;
     const double r = hi - lo;
     const double c = (hi - r) - lo;
-    const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-    /* Estrin scheme: shorter dependency chains than Horner, same accuracy here (|r| <= 0.35). */
-    const double p01 = 0x1.0000000000000p-1 + 0x1.5555555555558p-3 * r;
-    const double p23 = 0x1.555555555555ap-5 + 0x1.111111110f96ap-7 * r;
-    const double p45 = 0x1.6c16c16c1483bp-10 + 0x1.a01a01aee6d8ap-13 * r;
-    const double p67 = 0x1.a01a01afb86eap-16 + 0x1.71ddfaa88bcbbp-19 * r;
-    const double p8a = (0x1.27e4c7723f962p-22 + 0x1.af5aeb10116dfp-26 * r) + 0x1.1f92ec39be3d3p-29 * r2;
-    const double q = (p01 + p23 * r2) + (p45 + p67 * r2) * r4 + p8a * r8;
     o.r = r;
-    o.t = r2 * q + (c + c * r);
+    o.t = (r * r) * sj_fm_exp_poly_d(r) + (c + c * r);
     return o;
 }
 
-/* exp(x) = 2^k (1 + r + t).  2^k is applied in two exact steps, 2^(k-j) then 2^j with j = 1 for x > 0
- * and j = -60 otherwise, so both factors stay normal for every k in [-1076, 1024]: results that are
- * subnormal are rounded once (by the last multiply), results beyond DBL_MAX become +inf.
- * x is clamped to [-746, 710] first (exp is 0 / inf beyond), which also bounds k; NaN passes through. */
-SJ_FM_INLINE double sj_exp_d(double x)
+/* exp(x) for x <= 0, the only sign the activations need (sigmoid and softplus take exp(-|z|)):
+ * 2^k (1 + r + r^2 q(r)), x clamped to -746 first (exp is 0 below; this also bounds k), NaN passes through.
+ * 2^k is applied in two exact steps, 2^(k+60) then 2^-60, so the first factor stays normal and results that
+ * are subnormal are rounded once, by the last multiply.  The compensation c of the reduction is left out:
+ * it moves the result by below 2^-55 relative (|c| <= ulp(r) / 2, |r| <= 0.35). */
+SJ_FM_INLINE double sj_exp_neg_d(double x)
 {
-    double xc = x > 710.0 ? 710.0 : x;
-    xc = xc < -746.0 ? -746.0 : xc;
-    const sj_fm_expred_d e = sj_fm_exp_reduce_d(xc);
-    const double p = 1.0 + (e.r + e.t);
-    const int pos = xc > 0.0;
-    /* the selects stay in the double domain: 64-bit integer selects do not vectorise on SSE2 */
-    const double kj = e.kd + (pos ? -1.0 : 60.0);   /* shifter + k - j, exact */
-    const double s1 = sj_fm_from_bits_d((sj_fm_bits_d(kj) + 1023) << 52);
-    const double s2 = pos ? 2.0 : 0x1p-60;
-    return (p * s1) * s2;
+    const double xc = x < -746.0 ? -746.0 : x;
+    const double kd = xc * SJ_FM_INVLN2_D + SJ_FM_SHIFT_D;
+    const double k = kd - SJ_FM_SHIFT_D;
+    const double r = (xc - k * SJ_FM_LN2HI_D) - k * SJ_FM_LN2LO_D;
+    const double p = 1.0 + (r + (r * r) * sj_fm_exp_poly_d(r));
+    /* 2^(k + 60) is normal for every k in [-1077, 0]; the exact 2^-60 step then rounds subnormals once. */
+    const double s1 = sj_fm_from_bits_d((sj_fm_bits_d(kd + 60.0) + 1023) << 52);
+    return (p * s1) * 0x1p-60;
 }
 
 /* expm1(x) = 2^k (1 + r + t) - 1 = 2 ((s - 1/2) + s r + s t) with s = 2^(k-1) (the final doubling is
@@ -150,9 +154,21 @@ SJ_FM_INLINE double sj_log1p_d(double x)
     return x < HUGE_VAL ? y : x;                      /* +inf and NaN map to themselves */
 }
 
+/* exp(x) for 0 <= x <= 44 only (tanh's large branch): no clamps, one exact scaling by 2^k (k <= 64), and
+ * no compensation c of the reduction: it changes e^x by below 2^-55 relative, and tanh's 2 / (e^x + 1)
+ * term halves that again. */
+SJ_FM_INLINE double sj_fm_exp_tanh_d(double x)
+{
+    const double kd = x * SJ_FM_INVLN2_D + SJ_FM_SHIFT_D;
+    const double k = kd - SJ_FM_SHIFT_D;
+    const double r = (x - k * SJ_FM_LN2HI_D) - k * SJ_FM_LN2LO_D;
+    const double p = 1.0 + (r + (r * r) * sj_fm_exp_poly_d(r));
+    return p * sj_fm_from_bits_d((sj_fm_bits_d(kd) + 1023) << 52);
+}
+
 /* ---------------------------------------------------------------------------------------------------
  * tanh(x) = sign(x) tanh(a), a = |x| clamped to 22 (tanh = 1 to double precision beyond).
- * a >= 0.55: tanh a = 1 - 2 / (expm1(2a) + 2); the result is >= 1/2, so the subtracted term's errors
+ * a >= 0.55: tanh a = 1 - 2 / (e^(2a) + 1); the result is >= 1/2, so the subtracted term's errors
  * are damped.  a < 0.55: odd polynomial a + a z T(z), z = a^2, T a degree-10 minimax fit of
  * (tanh a - a) / (a z) on [0, 0.55] (relative error 2^-59); the formula em / (em + 2) would cost
  * ~2.5 ulp there (the rounding of em + 2 alone is up to 1 ulp of the result). */
@@ -160,7 +176,7 @@ SJ_FM_INLINE double sj_tanh_d(double x)
 {
     double a = sj_fabs_d(x);
     a = a > 22.0 ? 22.0 : a;
-    const double big = 1.0 - 2.0 / (sj_fm_expm1_core_d(2.0 * a) + 2.0);
+    const double big = 1.0 - 2.0 / (sj_fm_exp_tanh_d(2.0 * a) + 1.0);
     const double z = a * a, z2 = z * z, z4 = z2 * z2, z8 = z4 * z4;
     const double T = ((-0x1.5555555555554p-2 + 0x1.1111111110d13p-3 * z) + (-0x1.ba1ba1b9c2b40p-5 + 0x1.664f48674a873p-6 * z) * z2)
                    + ((-0x1.226e30b23c8a6p-7 + 0x1.d6d2d7ea8672bp-9 * z) + (-0x1.7d92a8cb6bbdap-10 + 0x1.34999d53232abp-11 * z) * z2) * z4
@@ -273,9 +289,15 @@ SJ_FM_INLINE double sj_cos_d(double x)
 /* ---------------------------------------------------------------------------------------------------
  * float versions: same methods in float arithmetic (16 lanes per AVX-512 vector), lower degrees.
  * exp/expm1: q(r) ~ (e^r - 1 - r) / r^2, degree 5 on |r| <= ln2/2 (relative error of r + r^2 q below
- * 2^-29 with float coefficients).  Clamps: exp [-104, 89], expm1 [-18, 89]; two-step scaling with
- * j = 1 (x > 0) or -30. */
+ * 2^-29 with float coefficients).  Clamps: exp [-104, 0], expm1 [-18, 89]. */
 typedef struct { float r, t, kd; } sj_fm_expred_f;
+
+SJ_FM_INLINE float sj_fm_exp_poly_f(float r)
+{
+    const float r2 = r * r, r4 = r2 * r2;
+    return (0.5f + 0x1.555556p-3f * r) + (0x1.5554b6p-5f + 0x1.110f9ep-7f * r) * r2
+         + (0x1.6d7042p-10f + 0x1.a33e1ep-13f * r) * r4;
+}
 
 SJ_FM_INLINE sj_fm_expred_f sj_fm_exp_reduce_f(float x)
 {
@@ -286,25 +308,21 @@ SJ_FM_INLINE sj_fm_expred_f sj_fm_exp_reduce_f(float x)
     const float lo = k * SJ_FM_LN2LO_F;
     const float r = hi - lo;
     const float c = (hi - r) - lo;
-    const float r2 = r * r, r4 = r2 * r2;
-    const float q = (0.5f + 0x1.555556p-3f * r) + (0x1.5554b6p-5f + 0x1.110f9ep-7f * r) * r2
-                  + (0x1.6d7042p-10f + 0x1.a33e1ep-13f * r) * r4;
     o.r = r;
-    o.t = r2 * q + (c + c * r);
+    o.t = (r * r) * sj_fm_exp_poly_f(r) + (c + c * r);
     return o;
 }
 
-SJ_FM_INLINE float sj_exp_f(float x)
+/* exp(x) for x <= 0: as sj_exp_neg_d (clamp at -104; 2^(k + 30) then 2^-30). */
+SJ_FM_INLINE float sj_exp_neg_f(float x)
 {
-    float xc = x > 89.0f ? 89.0f : x;
-    xc = xc < -104.0f ? -104.0f : xc;
-    const sj_fm_expred_f e = sj_fm_exp_reduce_f(xc);
-    const float p = 1.0f + (e.r + e.t);
-    const int pos = xc > 0.0f;
-    const float kj = e.kd + (pos ? -1.0f : 30.0f);
-    const float s1 = sj_fm_from_bits_f((sj_fm_bits_f(kj) + 127) << 23);
-    const float s2 = pos ? 2.0f : 0x1p-30f;
-    return (p * s1) * s2;
+    const float xc = x < -104.0f ? -104.0f : x;
+    const float kd = xc * SJ_FM_INVLN2_F + SJ_FM_SHIFT_F;
+    const float k = kd - SJ_FM_SHIFT_F;
+    const float r = (xc - k * SJ_FM_LN2HI_F) - k * SJ_FM_LN2LO_F;
+    const float p = 1.0f + (r + (r * r) * sj_fm_exp_poly_f(r));
+    const float s1 = sj_fm_from_bits_f((sj_fm_bits_f(kd + 30.0f) + 127) << 23);
+    return (p * s1) * 0x1p-30f;
 }
 
 SJ_FM_INLINE float sj_fm_expm1_core_f(float xc)

@@ -1,5 +1,6 @@
-/* swarmjac C kernels: instantiates the templated implementation for float64 and float32.
- * The only place where the element type is chosen; everything else lives in sj_kernels_impl.h. */
+/* swarmjac C kernels: instantiates the templated code for each element type and instruction-set level.
+ * The only place where the element type and the ISA are chosen: sj_particle_impl.h (the per-particle
+ * compute) is compiled once per (type, ISA level), sj_kernels_impl.h (the entry points) once per type. */
 #define _POSIX_C_SOURCE 200809L /* posix_memalign */
 #include <stdlib.h>
 #include <string.h>
@@ -11,23 +12,61 @@
 #include "sj_kernels.h"
 #include "sj_fastmath.h"
 
-/* Hot per-particle functions are compiled for several ISA levels and picked at load time (ifunc), so one
- * wheel runs on any x86-64 and still uses AVX-512/AVX2+FMA where present.  Helpers they call are forced
- * inline so that each clone gets its own vectorised copy. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && !defined(SJ_NO_CLONES)
-#define SJ_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define SJ_CLONES
+/* Runtime dispatch (x86-64 with gcc): the per-particle code is compiled for baseline x86-64, x86-64-v3
+ * (AVX2 + FMA) and x86-64-v4 (AVX-512) in "#pragma GCC target" regions, and each call runs the best level
+ * the CPU supports, so one wheel runs on any x86-64.  Unlike function clones, each level is a separate
+ * instantiation, so its vector width and register tile are compile-time constants of that level.
+ * Elsewhere, and in a build that already targets AVX2 or more (SWARMJAC_NATIVE=1), only the baseline
+ * instance exists, compiled for whatever the build targets. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__) && !defined(SJ_NO_DISPATCH)
+#define SJ_DISPATCH 1
 #endif
+
 #if defined(__GNUC__)
 #define SJ_INLINE static inline __attribute__((always_inline))
 #else
 #define SJ_INLINE static inline
 #endif
 
-/* Register tile of the dense layer: SJ_TILE_ROWS outputs x SJ_TILE_COLS sample columns. */
-#define SJ_TILE_ROWS 4
-#define SJ_TILE_COLS 16
+#define SJ_CAT2(a, b) a##_##b
+#define SJ_CAT(a, b) SJ_CAT2(a, b)
+
+/* ISA levels: index into the per-type tables of per-particle functions. */
+enum { SJ_ISA_BASE = 0, SJ_ISA_V3 = 1, SJ_ISA_V4 = 2, SJ_N_ISA = 3 };
+static const char *const sj_isa_names[SJ_N_ISA] = {"x86-64", "x86-64-v3", "x86-64-v4"};
+
+/* The best level this CPU runs, lowered by the environment variable SWARMJAC_ISA (x86-64, x86-64-v3 or
+ * x86-64-v4; for tests and benchmarks of the lower levels).  Read once, on the first call. */
+static int sj_isa_detect(void)
+{
+    int level = SJ_ISA_BASE;
+#ifdef SJ_DISPATCH
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) level = SJ_ISA_V4;
+    else if (__builtin_cpu_supports("x86-64-v3")) level = SJ_ISA_V3;
+#endif
+    const char *want = getenv("SWARMJAC_ISA");
+    if (want && *want)
+        for (int i = 0; i < SJ_N_ISA; ++i)
+            if (strcmp(want, sj_isa_names[i]) == 0 && i < level) level = i;
+    return level;
+}
+
+static int sj_isa_level(void)
+{
+    static int cached = -1; /* benign race: every thread computes the same value */
+    int level = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (level < 0) {
+        level = sj_isa_detect();
+        __atomic_store_n(&cached, level, __ATOMIC_RELAXED);
+    }
+    return level;
+}
+
+const char *sj_isa(void)
+{
+    return sj_isa_names[sj_isa_level()];
+}
 
 /* Scratch buffers are 64-byte aligned for full-width vector loads. */
 static void *sj_aligned_alloc(size_t n_bytes)
@@ -37,6 +76,19 @@ static void *sj_aligned_alloc(size_t n_bytes)
     if (rounded == 0) rounded = 64;
     if (posix_memalign(&ptr, 64, rounded) != 0) return NULL;
     return ptr;
+}
+
+/* Per-thread scratch, allocated once per thread and call (element type: that of the call). */
+typedef struct {
+    void *buf0, *buf1; /* layer buffers, (width, n_cols) */
+    void *dsave;       /* f'(z) of every unit, for the reverse sweep */
+    void *packed;      /* the current particle's weights in kernel order */
+} sj_scratch;
+
+static void sj_scratch_free(sj_scratch *sc)
+{
+    free(sc->buf0); free(sc->buf1); free(sc->dsave); free(sc->packed);
+    sc->buf0 = sc->buf1 = sc->dsave = sc->packed = NULL;
 }
 
 int sj_openmp_enabled(void)
@@ -57,10 +109,13 @@ int sj_max_threads(void)
 #endif
 }
 
+/* One element type: its per-particle code at every ISA level, then its entry points. */
+#define SJ_INSTANTIATE_TYPE "sj_kernels_type.h"
+
 #define REAL double
 #define SUF f64
 #define MATH(name) sj_##name##_d
-#include "sj_kernels_impl.h"
+#include SJ_INSTANTIATE_TYPE
 #undef REAL
 #undef SUF
 #undef MATH
@@ -68,7 +123,7 @@ int sj_max_threads(void)
 #define REAL float
 #define SUF f32
 #define MATH(name) sj_##name##_f
-#include "sj_kernels_impl.h"
+#include SJ_INSTANTIATE_TYPE
 #undef REAL
 #undef SUF
 #undef MATH

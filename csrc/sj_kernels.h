@@ -110,4 +110,8 @@ int sj_eval_activation_f32(int code, const float *z, int64_t n, float *a, float 
 int sj_openmp_enabled(void);
 int sj_max_threads(void);
 
+/* Name of the instruction-set level the network kernels run ("x86-64", "x86-64-v3" or "x86-64-v4"): the
+ * best one the CPU supports, or a lower one named by the environment variable SWARMJAC_ISA, read once. */
+const char *sj_isa(void);
+
 #endif /* SJ_KERNELS_H */

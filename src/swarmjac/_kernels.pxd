@@ -63,3 +63,4 @@ cdef extern from "sj_kernels.h" nogil:
     int sj_eval_activation_f32(int code, const float *z, int64_t n, float *a, float *d)
     int sj_openmp_enabled()
     int sj_max_threads()
+    const char *sj_isa()

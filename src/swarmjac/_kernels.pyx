@@ -23,6 +23,13 @@ def max_threads() -> int:
     return sj_max_threads()
 
 
+def isa() -> str:
+    """Instruction-set level the network kernels run: "x86-64-v4" (AVX-512), "x86-64-v3" (AVX2 + FMA) or
+    "x86-64" (baseline), the best the CPU supports unless the environment variable SWARMJAC_ISA names a
+    lower one (read once, at the first kernel call)."""
+    return sj_isa().decode("ascii")
+
+
 cdef int _check(int status) except -1:
     if status == SJ_ENOMEM:
         raise MemoryError("swarmjac kernel could not allocate its per-thread scratch buffers")

@@ -1,0 +1,388 @@
+/* swarmjac per-particle kernels, templated on the element type (REAL, SUF) and on the instruction-set level
+ * (ISA): sj_kernels.c includes this file once per pair, inside a "#pragma GCC target" region for the
+ * x86-64-v3 and v4 levels, so that every constant below (vector width, register tile) is the one of the ISA
+ * it is compiled for.  The per-type entry points (sj_kernels_impl.h) pick one level per call.
+ *
+ * One layer loop serves every entry point.  A block of SJ_BLOCK samples lives in a buffer laid out
+ * (width, n_cols) with n_cols = (1 + n_dir) * SJ_BLOCK: for each unit, the value lane block first, then
+ * one lane block per carried tangent direction.  A dense layer is then one small matrix product over all
+ * those columns (bias only on the value columns), and the activation scales the tangent columns by f'(z):
+ *     z = W a + b,   dz = W da,   a' = f(z),   da' = f'(z) * dz            (forward mode)
+ * Reverse mode runs the value-only sweep, keeps f'(z) per layer, and sweeps back once per output with the
+ * same dense kernel on W transposed.
+ * All hand-tuning is in dense_rows(): an (R rows x 2 vectors) register tile, fully unrolled over R; the
+ * weights are packed once per particle into the order that tile reads them (W for the forward sweep, W^T
+ * for the reverse one), in chunks of SJ_TR rows and then 4, 2, 1 for the remainder, so one kernel serves
+ * every width without a scalar tail.  Sample columns need no tail: a block is SJ_BLOCK lanes, padded. */
+
+#define SJ_CAT3_(a, b, c) a##_##b##_##c
+#define SJ_CAT3(a, b, c) SJ_CAT3_(a, b, c)
+#define FN(name) SJ_CAT3(sj_##name, SUF, ISA)
+#define DATA SJ_CAT(sj_data, SUF)
+
+/* Vector width and register tile of this ISA level.  The tile holds SJ_TR x 2 vectors of accumulators:
+ * 16 of the 32 zmm registers with AVX-512, 8 of the 16 ymm / xmm registers otherwise, which leaves room
+ * for the two source vectors and the broadcast weights, and gives enough independent FMA chains to cover
+ * the FMA latency on two pipes. */
+#if defined(__AVX512F__)
+#define SJ_VBYTES 64
+#define SJ_TR 8
+#elif defined(__AVX__)
+#define SJ_VBYTES 32
+#define SJ_TR 4
+#else
+#define SJ_VBYTES 16
+#define SJ_TR 4
+#endif
+#define SJ_VL ((int)(SJ_VBYTES / sizeof(REAL))) /* lanes per vector */
+#define SJ_TC (2 * SJ_VL)                        /* tile columns; divides SJ_BLOCK */
+
+/* may_alias: the buffers are REAL arrays read and written through this type; aligned(sizeof(REAL)):
+ * unaligned loads and stores, since the input blocks come from NumPy, which does not align to vectors
+ * (the scratch buffers are aligned, and unaligned instructions cost nothing extra on aligned data). */
+typedef REAL FN(vec) __attribute__((vector_size(SJ_VBYTES), may_alias, aligned(sizeof(REAL))));
+
+#include "sj_activations.h"
+
+/* Rows of the next weight chunk: full tiles first, then 4, 2, 1 (one kernel instance per size). */
+SJ_INLINE int FN(chunk_rows)(int remaining)
+{
+    return remaining >= SJ_TR ? SJ_TR : remaining >= 4 ? 4 : remaining >= 2 ? 2 : 1;
+}
+
+/* dst[r, c] = sum_i wp[i * R + r] * src[i, c] (+ b[r] for c < bias_cols), r < R, c < n_cols.
+ * src rows are src_stride apart, dst rows dst_stride apart.
+ * R is a constant once inlined: the loops over r unroll and acc stays in registers. */
+SJ_INLINE void FN(dense_rows)(const int R, int in, int n_cols, int bias_cols, const REAL *restrict wp,
+                              const REAL *restrict b, const REAL *restrict src, size_t src_stride,
+                              REAL *restrict dst, size_t dst_stride)
+{
+    for (int c0 = 0; c0 < n_cols; c0 += SJ_TC) {
+        FN(vec) acc0[SJ_TR], acc1[SJ_TR];
+        for (int r = 0; r < R; ++r) {
+            const REAL bias = c0 < bias_cols ? b[r] : (REAL)0;
+            acc0[r] = (FN(vec)){0} + bias;
+            acc1[r] = acc0[r];
+        }
+        for (int i = 0; i < in; ++i) {
+            const REAL *s = src + (size_t)i * src_stride + c0;
+            const FN(vec) s0 = *(const FN(vec) *)s;
+            const FN(vec) s1 = *(const FN(vec) *)(s + SJ_VL);
+            const REAL *restrict w = wp + (size_t)i * R;
+            for (int r = 0; r < R; ++r) {
+                acc0[r] += w[r] * s0;
+                acc1[r] += w[r] * s1;
+            }
+        }
+        for (int r = 0; r < R; ++r) {
+            REAL *d = dst + (size_t)r * dst_stride + c0;
+            *(FN(vec) *)d = acc0[r];
+            *(FN(vec) *)(d + SJ_VL) = acc1[r];
+        }
+    }
+}
+
+/* dst (out, dst_stride) = packed W (out x in) times src (in, src_stride) over n_cols columns, plus b on the
+ * columns below bias_cols (b is not read when bias_cols is 0). */
+SJ_INLINE void FN(dense)(int out, int in, int n_cols, int bias_cols, const REAL *restrict wp,
+                         const REAL *restrict b, const REAL *restrict src, size_t src_stride,
+                         REAL *restrict dst, size_t dst_stride)
+{
+    for (int o = 0; o < out;) {
+        const int R = FN(chunk_rows)(out - o);
+        const REAL *bo = bias_cols > 0 ? b + o : b;
+        REAL *d = dst + (size_t)o * dst_stride;
+        if (R == SJ_TR)
+            FN(dense_rows)(SJ_TR, in, n_cols, bias_cols, wp, bo, src, src_stride, d, dst_stride);
+        else if (R == 4)
+            FN(dense_rows)(4, in, n_cols, bias_cols, wp, bo, src, src_stride, d, dst_stride);
+        else if (R == 2)
+            FN(dense_rows)(2, in, n_cols, bias_cols, wp, bo, src, src_stride, d, dst_stride);
+        else
+            FN(dense_rows)(1, in, n_cols, bias_cols, wp, bo, src, src_stride, d, dst_stride);
+        wp += (size_t)R * in;
+        o += R;
+    }
+}
+
+/* Pack a rows x cols matrix M, element (r, c) at M[r * row_step + c * col_step], in the chunk order of
+ * dense(): for each chunk of R rows, for each column c, the R elements of that column. */
+SJ_INLINE void FN(pack)(int rows, int cols, const REAL *restrict M, size_t row_step, size_t col_step,
+                        REAL *restrict dst)
+{
+    for (int o = 0; o < rows;) {
+        const int R = FN(chunk_rows)(rows - o);
+        for (int c = 0; c < cols; ++c)
+            for (int r = 0; r < R; ++r)
+                *dst++ = M[(size_t)(o + r) * row_step + (size_t)c * col_step];
+        o += R;
+    }
+}
+
+/* One particle's weights in kernel order: wf[l] = W_l packed for the forward sweep, wt[l] = W_l^T packed
+ * for the reverse sweep (only when asked), b[l] = the bias inside theta. */
+typedef struct {
+    const REAL *wf[SJ_MAX_LAYERS];
+    const REAL *wt[SJ_MAX_LAYERS];
+    const REAL *b[SJ_MAX_LAYERS];
+} FN(weights);
+
+SJ_INLINE void FN(pack_particle)(const sj_net *net, const REAL *restrict theta, int transposed,
+                                 REAL *restrict packed, FN(weights) *restrict w)
+{
+    const REAL *W = theta;
+    for (int l = 0; l < net->n_layers; ++l) {
+        const int in = net->sizes[l], out = net->sizes[l + 1];
+        const size_t n_w = (size_t)out * in;
+        FN(pack)(out, in, W, (size_t)in, 1, packed);
+        w->wf[l] = packed;
+        packed += n_w;
+        if (transposed) {
+            FN(pack)(in, out, W, 1, (size_t)in, packed);
+            w->wt[l] = packed;
+            packed += n_w;
+        }
+        w->b[l] = W + n_w;
+        W += n_w + out;
+    }
+}
+
+/* First layer: the value columns are W x + b over the input block x (d_in, SJ_BLOCK); the tangent of input
+ * direction j is the unit vector e_j, so its pre-activation tangent is the column W[:, j], the same for
+ * every sample: no product needed. */
+SJ_INLINE void FN(dense_input)(int out, int in, int n_dir, const int32_t *restrict dirs, const REAL *restrict wp,
+                               const REAL *restrict W, const REAL *restrict b, const REAL *restrict x,
+                               REAL *restrict dst)
+{
+    const size_t n_cols = (size_t)(1 + n_dir) * SJ_BLOCK;
+    FN(dense)(out, in, SJ_BLOCK, SJ_BLOCK, wp, b, x, SJ_BLOCK, dst, n_cols);
+    for (int o = 0; o < out; ++o)
+        for (int t = 0; t < n_dir; ++t) {
+            const REAL wj = W[(size_t)o * in + dirs[t]];
+            REAL *restrict tan_row = dst + (size_t)o * n_cols + (size_t)(1 + t) * SJ_BLOCK;
+            for (int s = 0; s < SJ_BLOCK; ++s) tan_row[s] = wj;
+        }
+}
+
+/* Apply the activation to the value columns of each unit and scale its tangent columns by f'(z).
+ * When dsave is given, f'(z) is also stored there, (out, SJ_BLOCK), for a reverse sweep. */
+SJ_INLINE void FN(activate)(int code, int out, int n_dir, REAL *restrict buf, REAL *restrict dsave)
+{
+    const size_t n_cols = (size_t)(1 + n_dir) * SJ_BLOCK;
+    if (code == SJ_LINEAR) {
+        if (dsave)
+            for (size_t e = 0; e < (size_t)out * SJ_BLOCK; ++e) dsave[e] = 1;
+        return;
+    }
+    for (int o = 0; o < out; ++o) {
+        REAL *restrict row = buf + (size_t)o * n_cols;
+        REAL local_d[SJ_BLOCK] __attribute__((aligned(64)));
+        REAL *restrict d = dsave ? dsave + (size_t)o * SJ_BLOCK : local_d;
+        FN(activation_block)(code, row, row, d, SJ_BLOCK);
+        for (int t = 0; t < n_dir; ++t) {
+            REAL *restrict tan_row = row + (size_t)(1 + t) * SJ_BLOCK;
+            for (int s = 0; s < SJ_BLOCK; ++s) tan_row[s] *= d[s];
+        }
+    }
+}
+
+/* Forward sweep of one sample block through every layer.  Returns the buffer that holds the output,
+ * (d_out, (1 + n_dir) * SJ_BLOCK).  dsave, if not NULL, receives f'(z) of every layer, layer after layer. */
+SJ_INLINE REAL *FN(forward_block)(const sj_net *net, const REAL *restrict theta, const FN(weights) *w,
+                                  const REAL *restrict x, const int32_t *restrict dirs, int n_dir,
+                                  REAL *restrict buf0, REAL *restrict buf1, REAL *restrict dsave)
+{
+    const int n_cols = (1 + n_dir) * SJ_BLOCK;
+    REAL *dst = buf0;
+    FN(dense_input)(net->sizes[1], net->sizes[0], n_dir, dirs, w->wf[0], theta, w->b[0], x, dst);
+    FN(activate)(net->activations[0], net->sizes[1], n_dir, dst, dsave);
+    for (int l = 1; l < net->n_layers; ++l) {
+        const int in = net->sizes[l], out = net->sizes[l + 1];
+        if (dsave) dsave += (size_t)in * SJ_BLOCK;
+        REAL *src = dst;
+        dst = (dst == buf0) ? buf1 : buf0;
+        FN(dense)(out, in, n_cols, SJ_BLOCK, w->wf[l], w->b[l], src, (size_t)n_cols, dst, (size_t)n_cols);
+        FN(activate)(net->activations[l], out, n_dir, dst, dsave);
+    }
+    return dst;
+}
+
+/* Reverse sweep: after forward_block(..., n_dir = 0, dsave), propagate one adjoint lane block per output
+ * back to the inputs.  Result (d_in, d_out * SJ_BLOCK): entry [j, k * SJ_BLOCK + s] = dY_k/dX_j at sample s.
+ * The adjoints of output k are seeded with f'_L(z_k) (the output layer's own derivative). */
+SJ_INLINE REAL *FN(reverse_block)(const sj_net *net, const FN(weights) *w, const REAL *restrict dsave,
+                                  REAL *restrict buf0, REAL *restrict buf1)
+{
+    const int L = net->n_layers;
+    const int d_out = net->sizes[L];
+    const size_t n_cols = (size_t)d_out * SJ_BLOCK;
+    /* f'(z) rows of layer l start at dsave + (sizes[1] + ... + sizes[l]) * SJ_BLOCK. */
+    size_t d_pos = 0;
+    for (int l = 1; l < L; ++l) d_pos += (size_t)net->sizes[l] * SJ_BLOCK;
+    /* Seed: adjoint of z_L for output k is e_k * f'_L(z_k). */
+    REAL *g = buf0;
+    const REAL *dL = dsave + d_pos;
+    for (int o = 0; o < d_out; ++o)
+        for (int k = 0; k < d_out; ++k)
+            for (int s = 0; s < SJ_BLOCK; ++s)
+                g[(size_t)o * n_cols + (size_t)k * SJ_BLOCK + s] = (o == k) ? dL[(size_t)o * SJ_BLOCK + s] : 0;
+    for (int l = L - 1; l >= 0; --l) {
+        const int out = net->sizes[l + 1], in = net->sizes[l];
+        REAL *dst = (g == buf0) ? buf1 : buf0;
+        FN(dense)(in, out, (int)n_cols, 0, w->wt[l], w->b[l], g, n_cols, dst, n_cols);
+        g = dst;
+        if (l > 0) {
+            /* Through the activation of the layer below: scale every adjoint column by its f'(z). */
+            d_pos -= (size_t)in * SJ_BLOCK;
+            const REAL *dl = dsave + d_pos;
+            for (int i = 0; i < in; ++i)
+                for (int k = 0; k < d_out; ++k) {
+                    REAL *restrict row = g + (size_t)i * n_cols + (size_t)k * SJ_BLOCK;
+                    const REAL *restrict di = dl + (size_t)i * SJ_BLOCK;
+                    for (int s = 0; s < SJ_BLOCK; ++s) row[s] *= di[s];
+                }
+        }
+    }
+    return g;
+}
+
+/* ----- per-particle work: what the entry points run for each particle ----- */
+
+static void FN(particle_predict)(const sj_net *net, const REAL *theta, const REAL *X, int64_t n_samples,
+                                 REAL *Y, sj_scratch *sc)
+{
+    const int d_in = net->sizes[0], d_out = net->sizes[net->n_layers];
+    const int64_t n_blocks = (n_samples + SJ_BLOCK - 1) / SJ_BLOCK;
+    REAL *buf0 = sc->buf0, *buf1 = sc->buf1;
+    FN(weights) w;
+    FN(pack_particle)(net, theta, 0, sc->packed, &w);
+    for (int64_t blk = 0; blk < n_blocks; ++blk) {
+        const REAL *out = FN(forward_block)(net, theta, &w, X + (size_t)blk * d_in * SJ_BLOCK, NULL, 0,
+                                            buf0, buf1, NULL);
+        const int64_t n0 = blk * SJ_BLOCK;
+        const int n_valid = (int)((n_samples - n0) < SJ_BLOCK ? (n_samples - n0) : SJ_BLOCK);
+        for (int s = 0; s < n_valid; ++s)
+            for (int k = 0; k < d_out; ++k)
+                Y[(size_t)(n0 + s) * d_out + k] = out[(size_t)k * SJ_BLOCK + s];
+    }
+}
+
+static void FN(particle_value_and_jacobian)(const sj_net *net, const REAL *theta, const REAL *X,
+                                            int64_t n_samples, REAL *Y, REAL *J, int mode,
+                                            const int32_t *all_dirs, sj_scratch *sc)
+{
+    const int d_in = net->sizes[0], d_out = net->sizes[net->n_layers];
+    const int64_t n_blocks = (n_samples + SJ_BLOCK - 1) / SJ_BLOCK;
+    REAL *buf0 = sc->buf0, *buf1 = sc->buf1, *dsave = sc->dsave;
+    FN(weights) w;
+    FN(pack_particle)(net, theta, mode == SJ_MODE_REVERSE, sc->packed, &w);
+    for (int64_t blk = 0; blk < n_blocks; ++blk) {
+        const REAL *x = X + (size_t)blk * d_in * SJ_BLOCK;
+        const int64_t n0 = blk * SJ_BLOCK;
+        const int n_valid = (int)((n_samples - n0) < SJ_BLOCK ? (n_samples - n0) : SJ_BLOCK);
+        if (mode == SJ_MODE_REVERSE) {
+            const REAL *out = FN(forward_block)(net, theta, &w, x, NULL, 0, buf0, buf1, dsave);
+            for (int s = 0; s < n_valid; ++s)
+                for (int k = 0; k < d_out; ++k)
+                    Y[(size_t)(n0 + s) * d_out + k] = out[(size_t)k * SJ_BLOCK + s];
+            /* out lives in buf0 or buf1; the reverse sweep may overwrite both, so values were copied first. */
+            const REAL *adj = FN(reverse_block)(net, &w, dsave, buf0, buf1);
+            const size_t n_cols = (size_t)d_out * SJ_BLOCK;
+            for (int s = 0; s < n_valid; ++s)
+                for (int k = 0; k < d_out; ++k)
+                    for (int j = 0; j < d_in; ++j)
+                        J[((size_t)(n0 + s) * d_out + k) * d_in + j] = adj[(size_t)j * n_cols + (size_t)k * SJ_BLOCK + s];
+        } else {
+            const REAL *out = FN(forward_block)(net, theta, &w, x, all_dirs, d_in, buf0, buf1, NULL);
+            const size_t n_cols = (size_t)(1 + d_in) * SJ_BLOCK;
+            for (int s = 0; s < n_valid; ++s)
+                for (int k = 0; k < d_out; ++k) {
+                    const REAL *row = out + (size_t)k * n_cols;
+                    Y[(size_t)(n0 + s) * d_out + k] = row[s];
+                    for (int j = 0; j < d_in; ++j)
+                        J[((size_t)(n0 + s) * d_out + k) * d_in + j] = row[(size_t)(1 + j) * SJ_BLOCK + s];
+                }
+        }
+    }
+}
+
+/* Squared errors of one block added into per-lane double accumulators (fixed order: deterministic). */
+SJ_INLINE void FN(accumulate_sq_err)(const REAL *restrict pred, const REAL *restrict target,
+                                     const REAL *restrict mask, double *restrict acc)
+{
+    for (int s = 0; s < SJ_BLOCK; ++s) {
+        const double diff = (double)pred[s] - (double)target[s];
+        acc[s] += mask[s] != 0 ? diff * diff : 0.0;
+    }
+}
+
+static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const DATA *data, int mode,
+                                 sj_scratch *sc)
+{
+    const int d_in = net->sizes[0], d_out = net->sizes[net->n_layers];
+    REAL *buf0 = sc->buf0, *buf1 = sc->buf1, *dsave = sc->dsave;
+    double acc_value[SJ_BLOCK] __attribute__((aligned(64)));
+    double acc_deriv[SJ_BLOCK] __attribute__((aligned(64)));
+    for (int s = 0; s < SJ_BLOCK; ++s) acc_value[s] = acc_deriv[s] = 0.0;
+    FN(weights) w;
+    FN(pack_particle)(net, theta, mode != SJ_MODE_FORWARD, sc->packed, &w);
+    for (int64_t blk = 0; blk < data->n_blocks; ++blk) {
+        const int n_dir = data->block_n_dirs[blk];
+        const int32_t *dirs = data->block_dirs + (size_t)blk * d_in;
+        const REAL *x = data->X + (size_t)blk * d_in * SJ_BLOCK;
+        const REAL *y = data->y + (size_t)blk * d_out * SJ_BLOCK;
+        const REAL *y_mask = data->y_mask + (size_t)blk * d_out * SJ_BLOCK;
+        const REAL *dydx = data->dydx + (size_t)blk * d_in * d_out * SJ_BLOCK;
+        const REAL *dydx_mask = data->dydx_mask + (size_t)blk * d_in * d_out * SJ_BLOCK;
+        const int reverse = n_dir > 0 && (mode == SJ_MODE_REVERSE || (mode == SJ_MODE_AUTO && d_out < n_dir));
+        const int carried = reverse ? 0 : n_dir;
+        const REAL *out = FN(forward_block)(net, theta, &w, x, dirs, carried, buf0, buf1, reverse ? dsave : NULL);
+        const size_t n_cols = (size_t)(1 + carried) * SJ_BLOCK;
+        for (int k = 0; k < d_out; ++k)
+            FN(accumulate_sq_err)(out + (size_t)k * n_cols, y + (size_t)k * SJ_BLOCK,
+                                  y_mask + (size_t)k * SJ_BLOCK, acc_value);
+        if (n_dir == 0) continue;
+        if (reverse) {
+            const REAL *adj = FN(reverse_block)(net, &w, dsave, buf0, buf1);
+            const size_t adj_cols = (size_t)d_out * SJ_BLOCK;
+            for (int t = 0; t < n_dir; ++t) {
+                const int j = dirs[t];
+                for (int k = 0; k < d_out; ++k) {
+                    const size_t target = ((size_t)j * d_out + k) * SJ_BLOCK;
+                    FN(accumulate_sq_err)(adj + (size_t)j * adj_cols + (size_t)k * SJ_BLOCK,
+                                          dydx + target, dydx_mask + target, acc_deriv);
+                }
+            }
+        } else {
+            for (int t = 0; t < n_dir; ++t) {
+                const int j = dirs[t];
+                for (int k = 0; k < d_out; ++k) {
+                    const size_t target = ((size_t)j * d_out + k) * SJ_BLOCK;
+                    FN(accumulate_sq_err)(out + (size_t)k * n_cols + (size_t)(1 + t) * SJ_BLOCK,
+                                          dydx + target, dydx_mask + target, acc_deriv);
+                }
+            }
+        }
+    }
+    /* Pairwise fold of the lanes: a fixed order (deterministic) with a short dependency chain. */
+    for (int half = SJ_BLOCK / 2; half > 0; half /= 2)
+        for (int s = 0; s < half; ++s) {
+            acc_value[s] += acc_value[s + half];
+            acc_deriv[s] += acc_deriv[s + half];
+        }
+    const double sse_value = acc_value[0], sse_deriv = acc_deriv[0];
+    double f = 0.0;
+    if (data->value_scale != 0.0) f += data->value_scale * sse_value;
+    if (data->derivative_scale != 0.0) f += data->derivative_scale * sse_deriv;
+    const REAL fr = (REAL)f;
+    return isfinite(fr) ? fr : (REAL)INFINITY;
+}
+
+#undef FN
+#undef DATA
+#undef SJ_CAT3
+#undef SJ_CAT3_
+#undef SJ_VBYTES
+#undef SJ_TR
+#undef SJ_VL
+#undef SJ_TC
