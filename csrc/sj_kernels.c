@@ -113,17 +113,25 @@ int sj_max_threads(void)
 #define SJ_INSTANTIATE_TYPE "sj_kernels_type.h"
 
 #define REAL double
+#define REAL_BITS uint64_t
+#define REAL_EXP_MASK 0x7ff0000000000000ULL
 #define SUF f64
 #define MATH(name) sj_##name##_d
 #include SJ_INSTANTIATE_TYPE
 #undef REAL
+#undef REAL_BITS
+#undef REAL_EXP_MASK
 #undef SUF
 #undef MATH
 
 #define REAL float
+#define REAL_BITS uint32_t
+#define REAL_EXP_MASK 0x7f800000U
 #define SUF f32
 #define MATH(name) sj_##name##_f
 #include SJ_INSTANTIATE_TYPE
 #undef REAL
+#undef REAL_BITS
+#undef REAL_EXP_MASK
 #undef SUF
 #undef MATH

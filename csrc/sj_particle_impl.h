@@ -316,9 +316,25 @@ SJ_INLINE void FN(accumulate_sq_err)(const REAL *restrict pred, const REAL *rest
     }
 }
 
+/* Whether some parameter is NaN or +-inf (all exponent bits set): integer operations, so the loop
+ * vectorises without reassociating floating-point sums. */
+SJ_INLINE int FN(has_nonfinite)(const REAL *restrict theta, int64_t n)
+{
+    REAL_BITS bad = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        REAL_BITS bits;
+        memcpy(&bits, theta + i, sizeof bits);
+        bad |= (REAL_BITS)((bits & REAL_EXP_MASK) == REAL_EXP_MASK);
+    }
+    return bad != 0;
+}
+
 static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const DATA *data, int mode,
                                  sj_scratch *sc)
 {
+    /* A particle with a NaN or inf parameter scores +inf without being evaluated: relu maps a NaN
+     * pre-activation to 0, so such a particle could otherwise reach a finite fitness. */
+    if (FN(has_nonfinite)(theta, net->n_params)) return (REAL)INFINITY;
     const int d_in = net->sizes[0], d_out = net->sizes[net->n_layers];
     REAL *buf0 = sc->buf0, *buf1 = sc->buf1, *dsave = sc->dsave;
     double acc_value[SJ_BLOCK] __attribute__((aligned(64)));

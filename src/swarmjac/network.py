@@ -479,7 +479,10 @@ class MLP:
             core.fitness(self._sizes_c, self._codes_c, params, blocks.X, blocks.y, blocks.y_mask,
                          blocks.dydx, blocks.dydx_mask, blocks.block_dirs, blocks.block_n_dirs,
                          blocks.value_scale, blocks.derivative_scale, out, code, threads)
-        out[~np.isfinite(params).all(axis=1)] = np.inf
+        elif params.shape[0]:
+            # No observation: every fitness is 0, except that non-finite particles still score +inf (the
+            # kernel does this itself when it runs).
+            out[~np.isfinite(params).all(axis=1)] = np.inf
         return out.reshape(()) if squeeze else out
 
     def objective(self, data: "Dataset", n_threads: Optional[int] = None, mode: str = "auto") -> "Objective":
