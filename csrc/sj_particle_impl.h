@@ -35,7 +35,7 @@
 #define SJ_TR 4
 #endif
 #define SJ_VL ((int)(SJ_VBYTES / sizeof(REAL))) /* lanes per vector */
-#define SJ_TC (2 * SJ_VL)                        /* tile columns; divides SJ_BLOCK */
+#define SJ_ACC (2 * SJ_TR)                       /* accumulator vectors of a tile */
 
 /* may_alias: the buffers are REAL arrays read and written through this type; aligned(sizeof(REAL)):
  * unaligned loads and stores, since the input blocks come from NumPy, which does not align to vectors
@@ -50,56 +50,62 @@ SJ_INLINE int FN(chunk_rows)(int remaining)
     return remaining >= SJ_TR ? SJ_TR : remaining >= 4 ? 4 : remaining >= 2 ? 2 : 1;
 }
 
-/* dst[r, c] = sum_i wp[i * R + r] * src[i, c] (+ b[r] for c < bias_cols), r < R, c < n_cols.
- * src rows are src_stride apart, dst rows dst_stride apart.
- * R is a constant once inlined: the loops over r unroll and acc stays in registers. */
-SJ_INLINE void FN(dense_rows)(const int R, int in, int n_cols, int bias_cols, const REAL *restrict wp,
-                              const REAL *restrict b, const REAL *restrict src, size_t src_stride,
-                              REAL *restrict dst, size_t dst_stride)
+/* dst[r, c] = sum_i wp[i * R + r] * src[i, c] (+ b[r] for c < bias_cols), r < R, c < n_cols, then times
+ * scale[r * SJ_BLOCK + c % SJ_BLOCK] if scale is given (the reverse sweep's f'(z) of the layer below).
+ * src rows are src_stride apart, dst rows dst_stride apart.  R and NV (vectors per row of the tile) are
+ * constants once inlined: the loops over them unroll and acc stays in registers. */
+SJ_INLINE void FN(dense_rows)(const int R, const int NV, int in, int n_cols, int bias_cols,
+                              const REAL *restrict wp, const REAL *restrict b, const REAL *restrict scale,
+                              const REAL *restrict src, size_t src_stride, REAL *restrict dst, size_t dst_stride)
 {
-    for (int c0 = 0; c0 < n_cols; c0 += SJ_TC) {
-        FN(vec) acc0[SJ_TR], acc1[SJ_TR];
+    for (int c0 = 0; c0 < n_cols; c0 += NV * SJ_VL) {
+        FN(vec) acc[SJ_ACC];
         for (int r = 0; r < R; ++r) {
             const REAL bias = c0 < bias_cols ? b[r] : (REAL)0;
-            acc0[r] = (FN(vec)){0} + bias;
-            acc1[r] = acc0[r];
+            for (int v = 0; v < NV; ++v) acc[r * NV + v] = (FN(vec)){0} + bias;
         }
         for (int i = 0; i < in; ++i) {
             const REAL *s = src + (size_t)i * src_stride + c0;
-            const FN(vec) s0 = *(const FN(vec) *)s;
-            const FN(vec) s1 = *(const FN(vec) *)(s + SJ_VL);
+            FN(vec) sv[SJ_BLOCK / SJ_VL];
+            for (int v = 0; v < NV; ++v) sv[v] = *(const FN(vec) *)(s + v * SJ_VL);
             const REAL *restrict w = wp + (size_t)i * R;
-            for (int r = 0; r < R; ++r) {
-                acc0[r] += w[r] * s0;
-                acc1[r] += w[r] * s1;
-            }
+            for (int r = 0; r < R; ++r)
+                for (int v = 0; v < NV; ++v) acc[r * NV + v] += w[r] * sv[v];
         }
         for (int r = 0; r < R; ++r) {
             REAL *d = dst + (size_t)r * dst_stride + c0;
-            *(FN(vec) *)d = acc0[r];
-            *(FN(vec) *)(d + SJ_VL) = acc1[r];
+            for (int v = 0; v < NV; ++v) {
+                FN(vec) value = acc[r * NV + v];
+                if (scale) value *= *(const FN(vec) *)(scale + (size_t)r * SJ_BLOCK + c0 % SJ_BLOCK + v * SJ_VL);
+                *(FN(vec) *)(d + v * SJ_VL) = value;
+            }
         }
     }
 }
 
+/* Vectors per tile row for a chunk of R rows: as many as fit in the SJ_ACC accumulators, at most a block. */
+#define SJ_NV(R) (SJ_ACC / (R) < SJ_BLOCK / SJ_VL ? SJ_ACC / (R) : SJ_BLOCK / SJ_VL)
+
 /* dst (out, dst_stride) = packed W (out x in) times src (in, src_stride) over n_cols columns, plus b on the
- * columns below bias_cols (b is not read when bias_cols is 0). */
+ * columns below bias_cols (b is not read when bias_cols is 0), then times the (out, SJ_BLOCK) rows of
+ * scale if it is not NULL. */
 SJ_INLINE void FN(dense)(int out, int in, int n_cols, int bias_cols, const REAL *restrict wp,
-                         const REAL *restrict b, const REAL *restrict src, size_t src_stride,
-                         REAL *restrict dst, size_t dst_stride)
+                         const REAL *restrict b, const REAL *restrict scale, const REAL *restrict src,
+                         size_t src_stride, REAL *restrict dst, size_t dst_stride)
 {
     for (int o = 0; o < out;) {
         const int R = FN(chunk_rows)(out - o);
         const REAL *bo = bias_cols > 0 ? b + o : b;
+        const REAL *so = scale ? scale + (size_t)o * SJ_BLOCK : NULL;
         REAL *d = dst + (size_t)o * dst_stride;
         if (R == SJ_TR)
-            FN(dense_rows)(SJ_TR, in, n_cols, bias_cols, wp, bo, src, src_stride, d, dst_stride);
+            FN(dense_rows)(SJ_TR, SJ_NV(SJ_TR), in, n_cols, bias_cols, wp, bo, so, src, src_stride, d, dst_stride);
         else if (R == 4)
-            FN(dense_rows)(4, in, n_cols, bias_cols, wp, bo, src, src_stride, d, dst_stride);
+            FN(dense_rows)(4, SJ_NV(4), in, n_cols, bias_cols, wp, bo, so, src, src_stride, d, dst_stride);
         else if (R == 2)
-            FN(dense_rows)(2, in, n_cols, bias_cols, wp, bo, src, src_stride, d, dst_stride);
+            FN(dense_rows)(2, SJ_NV(2), in, n_cols, bias_cols, wp, bo, so, src, src_stride, d, dst_stride);
         else
-            FN(dense_rows)(1, in, n_cols, bias_cols, wp, bo, src, src_stride, d, dst_stride);
+            FN(dense_rows)(1, SJ_NV(1), in, n_cols, bias_cols, wp, bo, so, src, src_stride, d, dst_stride);
         wp += (size_t)R * in;
         o += R;
     }
@@ -155,7 +161,7 @@ SJ_INLINE void FN(dense_input)(int out, int in, int n_dir, const int32_t *restri
                                REAL *restrict dst)
 {
     const size_t n_cols = (size_t)(1 + n_dir) * SJ_BLOCK;
-    FN(dense)(out, in, SJ_BLOCK, SJ_BLOCK, wp, b, x, SJ_BLOCK, dst, n_cols);
+    FN(dense)(out, in, SJ_BLOCK, SJ_BLOCK, wp, b, NULL, x, SJ_BLOCK, dst, n_cols);
     for (int o = 0; o < out; ++o)
         for (int t = 0; t < n_dir; ++t) {
             const REAL wj = W[(size_t)o * in + dirs[t]];
@@ -201,7 +207,7 @@ SJ_INLINE REAL *FN(forward_block)(const sj_net *net, const REAL *restrict theta,
         if (dsave) dsave += (size_t)in * SJ_BLOCK;
         REAL *src = dst;
         dst = (dst == buf0) ? buf1 : buf0;
-        FN(dense)(out, in, n_cols, SJ_BLOCK, w->wf[l], w->b[l], src, (size_t)n_cols, dst, (size_t)n_cols);
+        FN(dense)(out, in, n_cols, SJ_BLOCK, w->wf[l], w->b[l], NULL, src, (size_t)n_cols, dst, (size_t)n_cols);
         FN(activate)(net->activations[l], out, n_dir, dst, dsave);
     }
     return dst;
@@ -228,20 +234,16 @@ SJ_INLINE REAL *FN(reverse_block)(const sj_net *net, const FN(weights) *w, const
                 g[(size_t)o * n_cols + (size_t)k * SJ_BLOCK + s] = (o == k) ? dL[(size_t)o * SJ_BLOCK + s] : 0;
     for (int l = L - 1; l >= 0; --l) {
         const int out = net->sizes[l + 1], in = net->sizes[l];
-        REAL *dst = (g == buf0) ? buf1 : buf0;
-        FN(dense)(in, out, (int)n_cols, 0, w->wt[l], w->b[l], g, n_cols, dst, n_cols);
-        g = dst;
+        /* Back through W_l, then (l > 0) through the activation of layer l - 1: every adjoint column of
+         * unit i times f'(z_i), applied as the product's epilogue. */
+        const REAL *scale = NULL;
         if (l > 0) {
-            /* Through the activation of the layer below: scale every adjoint column by its f'(z). */
             d_pos -= (size_t)in * SJ_BLOCK;
-            const REAL *dl = dsave + d_pos;
-            for (int i = 0; i < in; ++i)
-                for (int k = 0; k < d_out; ++k) {
-                    REAL *restrict row = g + (size_t)i * n_cols + (size_t)k * SJ_BLOCK;
-                    const REAL *restrict di = dl + (size_t)i * SJ_BLOCK;
-                    for (int s = 0; s < SJ_BLOCK; ++s) row[s] *= di[s];
-                }
+            scale = dsave + d_pos;
         }
+        REAL *dst = (g == buf0) ? buf1 : buf0;
+        FN(dense)(in, out, (int)n_cols, 0, w->wt[l], w->b[l], scale, g, n_cols, dst, n_cols);
+        g = dst;
     }
     return g;
 }
@@ -401,4 +403,5 @@ static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const DAT
 #undef SJ_VBYTES
 #undef SJ_TR
 #undef SJ_VL
-#undef SJ_TC
+#undef SJ_ACC
+#undef SJ_NV
