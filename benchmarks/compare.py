@@ -45,12 +45,21 @@ MATMUL_SIZE = 2000
 #: TIME_BUDGET / repeats seconds.
 TIME_BUDGET = 8.0
 MIN_REPEATS = 3
+#: ... and more calls (up to MAX_CALLS) when --repeats calls would take less than MIN_TIME seconds: the
+#: median of 5 sub-millisecond calls mostly measures how awake the cores and the OpenMP threads are.
+MIN_TIME = 0.3
+MAX_CALLS = 2000
+#: Alternating rounds of compiled and baseline timings in the main table.
+ROUNDS = 3
+#: Turns per function in measure_interleaved.
+INTERLEAVED_TURNS = 5
 
 
 def _call_count(first_call: float, repeats: int, budget: float) -> int:
     """Timed calls for a function whose first call took ``first_call`` seconds."""
     if first_call * repeats <= budget:
-        return max(1, repeats)
+        enough = int(MIN_TIME / max(first_call, 1e-9))
+        return max(1, repeats, min(MAX_CALLS, enough))
     return max(min(repeats, MIN_REPEATS), min(repeats, int(budget / max(first_call, 1e-9))))
 
 
@@ -59,15 +68,17 @@ def settle_blas_threads(seconds: float = 0.5) -> None:
     time.sleep(seconds)
 
 
-def measure(fn: Callable[[], Any], repeats: int, warmup: int = 1, budget: float = TIME_BUDGET) -> float:
-    """Median wall time of ``fn()`` in seconds, after ``warmup`` untimed calls.
+def measure_samples(fn: Callable[[], Any], repeats: int, warmup: int = 1,
+                    budget: float = TIME_BUDGET) -> list[float]:
+    """Wall times of timed calls of ``fn()`` in seconds, after ``warmup`` untimed calls.
 
     Parameters
     ----------
     fn : callable
         Called with no arguments; its result is discarded.
     repeats : int
-        Timed calls (>= 1); fewer, but at least ``MIN_REPEATS``, when that would exceed ``budget``.
+        Timed calls (>= 1); fewer, but at least ``MIN_REPEATS``, when that would exceed ``budget``, and more
+        (up to ``MAX_CALLS``) when they would take less than ``MIN_TIME`` seconds.
     warmup : int, default 1
         Untimed calls first (the last one sizes the repeats).
     budget : float
@@ -75,7 +86,7 @@ def measure(fn: Callable[[], Any], repeats: int, warmup: int = 1, budget: float 
 
     Returns
     -------
-    float
+    list of float
     """
     first = None
     for _ in range(warmup):
@@ -84,19 +95,27 @@ def measure(fn: Callable[[], Any], repeats: int, warmup: int = 1, budget: float 
         first = time.perf_counter() - start
     times: list[float] = []
     n_calls = max(1, repeats) if first is None else _call_count(first, repeats, budget)
-    for _ in range(n_calls):
+    while len(times) < n_calls:
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
         if first is None and len(times) == 1:
             n_calls = _call_count(times[0], repeats, budget)
-    return statistics.median(times)
+    return times
+
+
+def measure(fn: Callable[[], Any], repeats: int, warmup: int = 1, budget: float = TIME_BUDGET) -> float:
+    """Median of :func:`measure_samples` (same parameters), in seconds."""
+    return statistics.median(measure_samples(fn, repeats, warmup, budget))
 
 
 def measure_interleaved(fns: Sequence[Callable[[], Any]], repeats: int, budget: float = TIME_BUDGET) -> list[float]:
-    """Median wall times of several functions timed in turn (a, b, a, b, ...) after one warm-up each.
+    """Median wall times of several functions timed in turns (a a a, b b b, a a a, ...).
 
-    Interleaving makes a ratio between them robust to changes of machine load during the measurement.
+    Interleaving makes a ratio between them robust to changes of machine load during the measurement.  Each
+    turn starts with one untimed call: the first call after switching, say, from 1 to 2 OpenMP threads pays
+    for waking the idle worker threads (about 0.1 ms on this kind of virtual machine), which a program that
+    keeps one setting never sees.
 
     Parameters
     ----------
@@ -115,12 +134,17 @@ def measure_interleaved(fns: Sequence[Callable[[], Any]], repeats: int, budget: 
         fn()
         firsts.append(time.perf_counter() - start)
     n_calls = _call_count(sum(firsts), repeats, budget)
+    n_turns = min(n_calls, INTERLEAVED_TURNS)
+    per_turn = -(-n_calls // n_turns)
     times: list[list[float]] = [[] for _ in fns]
-    for _ in range(n_calls):
+    for _ in range(n_turns):
         for fn, bucket in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            bucket.append(time.perf_counter() - start)
+            if per_turn > 1:
+                fn()  # the switch-over call, untimed
+            for _ in range(per_turn if per_turn == 1 else per_turn - 1):
+                start = time.perf_counter()
+                fn()
+                bucket.append(time.perf_counter() - start)
     return [statistics.median(bucket) for bucket in times]
 
 
@@ -578,14 +602,25 @@ def run_workload(workload: wl.Workload, repeats: int, threads: int, blas: BlasTh
     P, N = params.shape[0], data.n_samples
     # After a multi-threaded BLAS call (the peak matmul, a previous baseline) OpenBLAS's idle threads keep
     # spinning for about 2^28 cycles and take the cores from the kernel's own: let them fall asleep first.
-    settle_blas_threads()
-    with blas.limit(1):
-        fitness = measure(lambda: net.fitness(params, data, n_threads=threads), repeats)
-        vjac = measure(lambda: net.value_and_jacobian(params, X, n_threads=threads), repeats)
     base_threads = best_blas_threads(lambda: baseline.numpy_fitness(net, params, data), blas, threads)
-    with blas.limit(base_threads):
-        base_fitness = measure(lambda: baseline.numpy_fitness(net, params, data), repeats, warmup=0)
-        base_vjac = measure(lambda: baseline.numpy_value_and_jacobian(net, params, X), repeats)
+    # Compiled and baseline calls are timed in ROUNDS alternating rounds and each median is taken over all
+    # rounds, so that a change of machine load during the run moves both sides of a ratio alike.
+    times: dict[str, list[float]] = {"fitness": [], "vjac": [], "base_fitness": [], "base_vjac": []}
+    budget = TIME_BUDGET / ROUNDS
+    for _ in range(ROUNDS):
+        settle_blas_threads()
+        with blas.limit(1):
+            times["fitness"] += measure_samples(lambda: net.fitness(params, data, n_threads=threads), repeats,
+                                                budget=budget)
+            times["vjac"] += measure_samples(lambda: net.value_and_jacobian(params, X, n_threads=threads),
+                                             repeats, budget=budget)
+        with blas.limit(base_threads):
+            times["base_fitness"] += measure_samples(lambda: baseline.numpy_fitness(net, params, data), repeats,
+                                                     budget=budget)
+            times["base_vjac"] += measure_samples(lambda: baseline.numpy_value_and_jacobian(net, params, X),
+                                                  repeats, budget=budget)
+    fitness, vjac, base_fitness, base_vjac = (statistics.median(times[key]) for key in
+                                              ("fitness", "vjac", "base_fitness", "base_vjac"))
     few = np.ascontiguousarray(params[:ref_particles])
     with blas.limit(1):  # one sample at a time: BLAS threads only add overhead
         ref = measure(lambda: reference.fitness(net, few, data), min(repeats, MIN_REPEATS), warmup=0)
@@ -655,7 +690,9 @@ def main_table(results: list[WorkloadResult], peak: float, threads: int, jitted:
         f"Percentages are of the float64 np.matmul rate measured in this run: {peak:.1f} GFLOP/s "
         f"({MATMUL_SIZE}x{MATMUL_SIZE} @ {MATMUL_SIZE}x{MATMUL_SIZE}, T BLAS threads, median).",
         f"Times are wall-clock medians of --repeats timed calls after one warm-up call (at least {MIN_REPEATS}, "
-        f"fewer than --repeats when they would take over {TIME_BUDGET:.0f} s); data are built before timing.",
+        f"fewer than --repeats when they would take over {TIME_BUDGET:.0f} s, more, up to {MAX_CALLS}, when "
+        f"they would take under {MIN_TIME} s), pooled over {ROUNDS} rounds that alternate the compiled and "
+        "baseline timings (reference: one round); data are built before timing.",
     ]
     if jitted:
         table.notes.append("Optional jitted versions of the baseline (forward mode, same maths; numba: prange "
@@ -680,7 +717,8 @@ def float32_table(names: Sequence[str], repeats: int, threads: int) -> Table:
                                         lambda: net.value_and_jacobian(params32, X32, n_threads=threads)], repeats)
         table.rows.append([name, fmt_time(f64), fmt_time(f32), fmt_ratio(f64 / f32),
                            fmt_time(v64), fmt_time(v32), fmt_ratio(v64 / v32)])
-    table.notes = ["float64 and float32 calls alternate, so both see the same machine load."]
+    table.notes = ["float64 and float32 calls alternate in turns of several calls (the first of each turn "
+                   "untimed), so both see the same machine load."]
     return table
 
 
@@ -709,7 +747,8 @@ def threads_table(names: Sequence[str], repeats: int) -> Table:
             same = _identical(compute(1), compute(2))
             row += [fmt_time(one), fmt_time(two), fmt_ratio(one / two), "yes" if same else "NO"]
         table.rows.append(row)
-    table.notes = ["1-thread and 2-thread calls alternate, so both see the same machine load; bit-identical: "
+    table.notes = ["1-thread and 2-thread calls alternate in turns of several calls, the first of each turn untimed "
+                   "(it pays for waking the idle OpenMP threads), so both see the same machine load; bit-identical: "
                    "the two results compared with np.array_equal."]
     return table
 
