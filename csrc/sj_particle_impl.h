@@ -171,15 +171,12 @@ SJ_INLINE void FN(dense_input)(int out, int in, int n_dir, const int32_t *restri
 }
 
 /* Apply the activation to the value columns of each unit and scale its tangent columns by f'(z).
- * When dsave is given, f'(z) is also stored there, (out, SJ_BLOCK), for a reverse sweep. */
+ * When dsave is given, f'(z) is also stored there, (out, SJ_BLOCK), for a reverse sweep; not for a linear
+ * layer, whose f' = 1 the reverse sweep does not read. */
 SJ_INLINE void FN(activate)(int code, int out, int n_dir, REAL *restrict buf, REAL *restrict dsave)
 {
     const size_t n_cols = (size_t)(1 + n_dir) * SJ_BLOCK;
-    if (code == SJ_LINEAR) {
-        if (dsave)
-            for (size_t e = 0; e < (size_t)out * SJ_BLOCK; ++e) dsave[e] = 1;
-        return;
-    }
+    if (code == SJ_LINEAR) return;
     for (int o = 0; o < out; ++o) {
         REAL *restrict row = buf + (size_t)o * n_cols;
         REAL local_d[SJ_BLOCK] __attribute__((aligned(64)));
@@ -225,21 +222,23 @@ SJ_INLINE REAL *FN(reverse_block)(const sj_net *net, const FN(weights) *w, const
     /* f'(z) rows of layer l start at dsave + (sizes[1] + ... + sizes[l]) * SJ_BLOCK. */
     size_t d_pos = 0;
     for (int l = 1; l < L; ++l) d_pos += (size_t)net->sizes[l] * SJ_BLOCK;
-    /* Seed: adjoint of z_L for output k is e_k * f'_L(z_k). */
+    /* Seed: adjoint of z_L for output k is e_k * f'_L(z_k) (e_k for a linear output layer). */
     REAL *g = buf0;
+    const int linear_out = net->activations[L - 1] == SJ_LINEAR;
     const REAL *dL = dsave + d_pos;
     for (int o = 0; o < d_out; ++o)
         for (int k = 0; k < d_out; ++k)
             for (int s = 0; s < SJ_BLOCK; ++s)
-                g[(size_t)o * n_cols + (size_t)k * SJ_BLOCK + s] = (o == k) ? dL[(size_t)o * SJ_BLOCK + s] : 0;
+                g[(size_t)o * n_cols + (size_t)k * SJ_BLOCK + s] =
+                    o != k ? (REAL)0 : linear_out ? (REAL)1 : dL[(size_t)o * SJ_BLOCK + s];
     for (int l = L - 1; l >= 0; --l) {
         const int out = net->sizes[l + 1], in = net->sizes[l];
         /* Back through W_l, then (l > 0) through the activation of layer l - 1: every adjoint column of
-         * unit i times f'(z_i), applied as the product's epilogue. */
+         * unit i times f'(z_i), applied as the product's epilogue (none for a linear layer). */
         const REAL *scale = NULL;
         if (l > 0) {
             d_pos -= (size_t)in * SJ_BLOCK;
-            scale = dsave + d_pos;
+            if (net->activations[l - 1] != SJ_LINEAR) scale = dsave + d_pos;
         }
         REAL *dst = (g == buf0) ? buf1 : buf0;
         FN(dense)(in, out, (int)n_cols, 0, w->wt[l], w->b[l], scale, g, n_cols, dst, n_cols);
