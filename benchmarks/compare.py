@@ -471,14 +471,17 @@ def machine_lines(command: str, threads: int, blas: BlasThreads) -> list[str]:
     except AttributeError:
         usable = os.cpu_count() or 1
     openmp, max_threads = core_info()
+    import importlib
+
+    core = importlib.import_module("swarmjac._kernels")
     return [
         f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
         f"command: {command}",
         f"machine: {model}, {os.cpu_count()} logical CPUs ({usable} usable), {platform.machine()}, "
         f"{platform.system()} {platform.release()}",
         f"python {platform.python_version()}, numpy {np.__version__}, swarmjac {sj.__version__} "
-        f"(OpenMP {'on' if openmp else 'off'}, max threads {max_threads}), "
-        f"compiled kernels run with n_threads={threads}",
+        f"(OpenMP {'on' if openmp else 'off'}, max threads {max_threads}, kernels {core.isa()}, "
+        f"from {os.path.dirname(core.__file__)}), compiled kernels run with n_threads={threads}",
         f"BLAS: {blas_description()}; thread control: {blas.backend}",
         load_line("start"),
     ]
