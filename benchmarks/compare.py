@@ -505,7 +505,9 @@ def load_line(when: str) -> str:
     except AttributeError:
         usable = os.cpu_count() or 1
     text = f"load average at {when}: {load:.2f} on {usable} CPUs"
-    if load > 0.5 * usable + 0.5:
+    if when != "start":
+        text += " (includes this run's own threads)"
+    elif load > 0.5 * usable + 0.5:
         text += " - the machine was busy with other work: timings, above all the thread scaling, are noisy"
     return text
 

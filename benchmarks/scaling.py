@@ -1,7 +1,8 @@
 """How the fused fitness scales with swarm size P, sample count N and layer width, and its memory.
 
 A script (not a pytest-benchmark file): prints Markdown tables for benchmarks/RESULTS.md. Each time is the
-median of a few calls of ``net.fitness`` on the "thirds" data of benchmarks/workloads.py (a third values
+median of timed calls of ``net.fitness`` (compare.measure: one warm-up call, at least --repeats calls and
+0.3 s of them) on the "thirds" data of benchmarks/workloads.py (a third values
 only, a third dy/dx1 only, a third every partial). Peak memory is measured in a fresh subprocess.
 """
 from __future__ import annotations
@@ -11,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 
@@ -19,6 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import swarmjac as sj  # noqa: E402
+from compare import measure  # noqa: E402
 from workloads import target_function  # noqa: E402
 
 
@@ -35,21 +36,11 @@ def thirds_data(n_samples: int, d_in: int, d_out: int, seed: int = 0) -> sj.Data
     return sj.Dataset(X, y=y, dydx=dydx)
 
 
-def median_time(call, repeats: int) -> float:
-    call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def time_fitness(layers, activation, n_particles, n_samples, repeats, n_threads=None) -> float:
     net = sj.MLP(layers, activation)
     params = net.init_params(n_particles, seed=1)
     data = thirds_data(n_samples, layers[0], layers[-1])
-    return median_time(lambda: net.fitness(params, data, n_threads=n_threads), repeats)
+    return measure(lambda: net.fitness(params, data, n_threads=n_threads), repeats)
 
 
 def peak_memory_child(layers, activation, n_particles, n_samples) -> dict:
