@@ -18,8 +18,9 @@
  * instantiation, so its vector width and register tile are compile-time constants of that level.
  * Elsewhere, and in a build that already targets AVX2 or more (SWARMJAC_NATIVE=1), only the baseline
  * instance exists, compiled for whatever the build targets. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__) && !defined(SJ_NO_DISPATCH)
-#define SJ_DISPATCH 1
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__) && !defined(__AVX2__) \
+    && !defined(SJ_NO_DISPATCH)
+#define SJ_DISPATCH 1 /* gcc >= 11: the first to know the x86-64-v3/v4 levels as targets */
 #endif
 
 #if defined(__GNUC__)
@@ -42,8 +43,18 @@ static int sj_isa_detect(void)
     int level = SJ_ISA_BASE;
 #ifdef SJ_DISPATCH
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("x86-64-v4")) level = SJ_ISA_V4;
-    else if (__builtin_cpu_supports("x86-64-v3")) level = SJ_ISA_V3;
+#if __GNUC__ >= 12
+    const int v3 = __builtin_cpu_supports("x86-64-v3"), v4 = __builtin_cpu_supports("x86-64-v4");
+#else /* gcc 11 cannot test the levels by name: their defining features (and the OS's AVX state) */
+    const int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+                && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2")
+                && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("movbe");
+    const int v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+                && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq")
+                && __builtin_cpu_supports("avx512vl");
+#endif
+    if (v4) level = SJ_ISA_V4;
+    else if (v3) level = SJ_ISA_V3;
 #endif
     const char *want = getenv("SWARMJAC_ISA");
     if (want && *want)

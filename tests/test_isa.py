@@ -37,9 +37,13 @@ CHILD = textwrap.dedent("""
         excess = np.abs(np.asarray(got, np.float64) - want) / (tol["atol"] + tol["rtol"] * np.abs(want))
         worst[name] = max(worst.get(name, 0.0), float(excess.max()))
     # widths 1..15 and 17 cover every chunk split for tiles of 4 and 8 rows
-    shapes = [[2, 1, 1], [3, 2, 3, 1], [2, 5, 7, 2], [4, 9, 13, 3], [1, 15, 17, 1], [5, 8, 16, 4]]
+    shapes = [[2, 1, 1], [3, 2, 3, 1], [2, 5, 7, 2], [4, 9, 13, 3], [1, 15, 17, 1], [5, 8, 16, 4],
+              [3, 6, 5, 2], [2, 9, 1]]
+    # the last two: a linear hidden layer and non-linear output layers (the reverse sweep's special cases)
+    activations = ["tanh", "sigmoid", "softplus", "tanh", "sigmoid", "softplus",
+                   ["linear", "tanh", "sigmoid"], ["sigmoid", "softplus"]]
     for k, sizes in enumerate(shapes):
-        net = sj.MLP(sizes, ["tanh", "sigmoid", "softplus"][k % 3])
+        net = sj.MLP(sizes, activations[k])
         params = net.init_params(3, seed=k)
         X = rng.uniform(-2, 2, size=(70, sizes[0]))
         data = random_dataset(rng, 70, sizes[0], sizes[-1])
