@@ -10,17 +10,19 @@
  *     z = W a + b,   dz = W da,   a' = f(z),   da' = f'(z) * dz            (forward mode)
  * Reverse mode runs the value-only sweep, keeps f'(z) per layer, and sweeps back once per output with the
  * same dense kernel on W transposed.
- * All hand-tuning is in dense_rows(): an (R rows x 2 vectors) register tile, fully unrolled over R; the
- * weights are packed once per particle into the order that tile reads them (W for the forward sweep, W^T
- * for the reverse one), in chunks of SJ_TR rows and then 4, 2, 1 for the remainder, so one kernel serves
- * every width without a scalar tail.  Sample columns need no tail: a block is SJ_BLOCK lanes, padded. */
+ * All hand-tuning is in dense_rows(): a register tile of R rows x NV vectors of samples (SJ_ACC = R * NV
+ * accumulators: 8 x 2 with AVX-512; a narrow remainder chunk gets more vectors per row), fully unrolled;
+ * the weights are packed once per particle into the order that tile reads them (W for the forward sweep,
+ * W^T for the reverse one), in chunks of SJ_TR rows and then 4, 2, 1 for the remainder, so one kernel
+ * serves every width without a scalar tail.  Sample columns need no tail: a block is SJ_BLOCK lanes,
+ * padded. */
 
 #define SJ_CAT3_(a, b, c) a##_##b##_##c
 #define SJ_CAT3(a, b, c) SJ_CAT3_(a, b, c)
 #define FN(name) SJ_CAT3(sj_##name, SUF, ISA)
 #define DATA SJ_CAT(sj_data, SUF)
 
-/* Vector width and register tile of this ISA level.  The tile holds SJ_TR x 2 vectors of accumulators:
+/* Vector width and register tile of this ISA level.  A full tile holds SJ_TR x 2 vectors of accumulators:
  * 16 of the 32 zmm registers with AVX-512, 8 of the 16 ymm / xmm registers otherwise, which leaves room
  * for the two source vectors and the broadcast weights, and gives enough independent FMA chains to cover
  * the FMA latency on two pipes. */
