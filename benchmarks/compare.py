@@ -141,7 +141,7 @@ def measure_interleaved(fns: Sequence[Callable[[], Any]], repeats: int, budget: 
         for fn, bucket in zip(fns, times):
             if per_turn > 1:
                 fn()  # the switch-over call, untimed
-            for _ in range(per_turn if per_turn == 1 else per_turn - 1):
+            for _ in range(max(1, per_turn - 1)):
                 start = time.perf_counter()
                 fn()
                 bucket.append(time.perf_counter() - start)
@@ -471,9 +471,7 @@ def machine_lines(command: str, threads: int, blas: BlasThreads) -> list[str]:
     except AttributeError:
         usable = os.cpu_count() or 1
     openmp, max_threads = core_info()
-    import importlib
-
-    core = importlib.import_module("swarmjac._kernels")
+    core = compiled_core()
     return [
         f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
         f"command: {command}",
@@ -487,11 +485,16 @@ def machine_lines(command: str, threads: int, blas: BlasThreads) -> list[str]:
     ]
 
 
-def core_info() -> tuple[bool, int]:
-    """Whether the compiled core has OpenMP, and the thread count ``n_threads=None`` means."""
+def compiled_core() -> Any:
+    """The compiled module swarmjac._kernels."""
     import importlib
 
-    core = importlib.import_module("swarmjac._kernels")
+    return importlib.import_module("swarmjac._kernels")
+
+
+def core_info() -> tuple[bool, int]:
+    """Whether the compiled core has OpenMP, and the thread count ``n_threads=None`` means."""
+    core = compiled_core()
     return bool(core.openmp_enabled()), int(core.max_threads())
 
 

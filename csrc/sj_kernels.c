@@ -79,6 +79,13 @@ const char *sj_isa(void)
     return sj_isa_names[sj_isa_level()];
 }
 
+/* Whether the fused fitness sweeps a block that observes n_dir input directions in reverse mode: when
+ * told to, or in auto mode when that carries fewer columns (d_out adjoints instead of n_dir tangents). */
+static inline int sj_block_reverse(int mode, int d_out, int n_dir)
+{
+    return n_dir > 0 && (mode == SJ_MODE_REVERSE || (mode == SJ_MODE_AUTO && d_out < n_dir));
+}
+
 /* Scratch buffers are 64-byte aligned for full-width vector loads. */
 static void *sj_aligned_alloc(size_t n_bytes)
 {

@@ -11,7 +11,7 @@
 typedef void (*FN(predict_fn))(const sj_net *, const REAL *, const REAL *, int64_t, REAL *, sj_scratch *);
 typedef void (*FN(vjac_fn))(const sj_net *, const REAL *, const REAL *, int64_t, REAL *, REAL *, int,
                             const int32_t *, sj_scratch *);
-typedef REAL (*FN(fitness_fn))(const sj_net *, const REAL *, const DATA *, int, sj_scratch *);
+typedef REAL (*FN(fitness_fn))(const sj_net *, const REAL *, const DATA *, int, int, sj_scratch *);
 #ifdef SJ_DISPATCH
 static const FN(predict_fn) FN(predict_isa)[SJ_N_ISA] = {
     ISA_FN(particle_predict, base), ISA_FN(particle_predict, v3), ISA_FN(particle_predict, v4)};
@@ -158,7 +158,9 @@ int FN(fitness)(const sj_net *net, const REAL *params, int64_t n_particles, cons
     if (mode != SJ_MODE_FORWARD && mode != SJ_MODE_REVERSE && mode != SJ_MODE_AUTO) return SJ_EINVAL;
     if (n_particles == 0) return SJ_OK;
     const int d_in = net->sizes[0], d_out = net->sizes[net->n_layers];
-    int max_dir = 0;
+    /* Lane blocks per unit the widest block needs (1 + n_dir tangents forward; the d_out adjoints of a
+     * reverse sweep), and whether any block goes reverse (then W^T and f'(z) are needed). */
+    int max_cols = 1, any_reverse = 0;
     for (int64_t blk = 0; blk < data->n_blocks; ++blk) {
         const int nd = data->block_n_dirs[blk];
         if (nd < 0 || nd > d_in) return SJ_EINVAL;
@@ -166,16 +168,16 @@ int FN(fitness)(const sj_net *net, const REAL *params, int64_t n_particles, cons
             const int j = data->block_dirs[(size_t)blk * d_in + t];
             if (j < 0 || j >= d_in) return SJ_EINVAL;
         }
-        if (nd > max_dir) max_dir = nd;
+        const int reverse = sj_block_reverse(mode, d_out, nd);
+        const int cols = reverse ? d_out : 1 + nd;
+        if (cols > max_cols) max_cols = cols;
+        any_reverse |= reverse;
     }
-    const int forward_cols = 1 + max_dir, reverse_cols = d_out > 1 ? d_out : 1;
-    const int max_cols = mode == SJ_MODE_REVERSE ? reverse_cols
-                       : mode == SJ_MODE_FORWARD ? forward_cols
-                       : (forward_cols > reverse_cols ? forward_cols : reverse_cols);
     const FN(fitness_fn) particle = FN(fitness_isa)[sj_isa_level()];
-#define SJ_BODY(p, sc) fitness[p] = particle(net, params + (size_t)(p) * net->n_params, data, mode, sc)
+#define SJ_BODY(p, sc) \
+    fitness[p] = particle(net, params + (size_t)(p) * net->n_params, data, mode, any_reverse, sc)
     int status;
-    SJ_FOR_PARTICLES(status, n_particles, n_threads, max_cols, mode != SJ_MODE_FORWARD, SJ_BODY);
+    SJ_FOR_PARTICLES(status, n_particles, n_threads, max_cols, any_reverse, SJ_BODY);
 #undef SJ_BODY
     return status;
 }

@@ -332,8 +332,9 @@ SJ_INLINE int FN(has_nonfinite)(const REAL *restrict theta, int64_t n)
     return bad != 0;
 }
 
+/* any_reverse: some block of the data goes reverse (sj_block_reverse), so W^T is packed too. */
 static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const DATA *data, int mode,
-                                 sj_scratch *sc)
+                                 int any_reverse, sj_scratch *sc)
 {
     /* A particle with a NaN or inf parameter scores +inf without being evaluated: relu maps a NaN
      * pre-activation to 0, so such a particle could otherwise reach a finite fitness. */
@@ -344,7 +345,7 @@ static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const DAT
     double acc_deriv[SJ_BLOCK] __attribute__((aligned(64)));
     for (int s = 0; s < SJ_BLOCK; ++s) acc_value[s] = acc_deriv[s] = 0.0;
     FN(weights) w;
-    FN(pack_particle)(net, theta, mode != SJ_MODE_FORWARD, sc->packed, &w);
+    FN(pack_particle)(net, theta, any_reverse, sc->packed, &w);
     for (int64_t blk = 0; blk < data->n_blocks; ++blk) {
         const int n_dir = data->block_n_dirs[blk];
         const int32_t *dirs = data->block_dirs + (size_t)blk * d_in;
@@ -353,7 +354,7 @@ static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const DAT
         const REAL *y_mask = data->y_mask + (size_t)blk * d_out * SJ_BLOCK;
         const REAL *dydx = data->dydx + (size_t)blk * d_in * d_out * SJ_BLOCK;
         const REAL *dydx_mask = data->dydx_mask + (size_t)blk * d_in * d_out * SJ_BLOCK;
-        const int reverse = n_dir > 0 && (mode == SJ_MODE_REVERSE || (mode == SJ_MODE_AUTO && d_out < n_dir));
+        const int reverse = sj_block_reverse(mode, d_out, n_dir);
         const int carried = reverse ? 0 : n_dir;
         const REAL *out = FN(forward_block)(net, theta, &w, x, dirs, carried, buf0, buf1, reverse ? dsave : NULL);
         const size_t n_cols = (size_t)(1 + carried) * SJ_BLOCK;

@@ -149,8 +149,9 @@ def test_fitness_validation(rng):
         net.fitness(net.init_params(2), data, n_threads=0)
 
 
-def test_objective_plugs_into_pyswarms_style_code(rng):
+def test_objective_plugs_into_pyswarms_style_code(rng, tmp_path, monkeypatch):
     """The objective is called exactly as PySwarms' optimize() calls it: f(swarm.position, **kwargs)."""
+    monkeypatch.chdir(tmp_path)  # pyswarms' reporter writes report.log into the working directory
     net = sj.MLP([2, 4, 1], "tanh")
     data = random_dataset(rng, 40, 2, 1)
     objective = net.objective(data)
