@@ -89,6 +89,5 @@ SJ_INLINE void FN(activation_block)(int code, const REAL *restrict z, REAL *a, R
     }
 }
 
-#undef SJ_GELU_K0
-#undef SJ_GELU_K1
-#undef SJ_LEAKY_SLOPE
+/* SJ_GELU_K0, SJ_GELU_K1 and SJ_LEAKY_SLOPE stay defined for sj_gradient_impl.h; sj_particle_impl.h
+ * undefines them at its end. */

@@ -101,12 +101,19 @@ typedef struct {
     void *buf0, *buf1; /* layer buffers, (width, n_cols) */
     void *dsave;       /* f'(z) of every unit, for the reverse sweep */
     void *packed;      /* the current particle's weights in kernel order */
+    void *gsave;       /* fitness gradient: every layer's columns of a block, f'(z) and f''(z) */
+    double *gacc;      /* fitness gradient: its sums, n_params */
 } sj_scratch;
+
+/* What a call's scratch must hold: the forward sweep only; also W^T and f'(z) for reverse sweeps; also
+ * the saved columns and sums of the fitness gradient. */
+enum { SJ_SCRATCH_FORWARD = 0, SJ_SCRATCH_REVERSE = 1, SJ_SCRATCH_GRADIENT = 2 };
 
 static void sj_scratch_free(sj_scratch *sc)
 {
-    free(sc->buf0); free(sc->buf1); free(sc->dsave); free(sc->packed);
-    sc->buf0 = sc->buf1 = sc->dsave = sc->packed = NULL;
+    free(sc->buf0); free(sc->buf1); free(sc->dsave); free(sc->packed); free(sc->gsave); free(sc->gacc);
+    sc->buf0 = sc->buf1 = sc->dsave = sc->packed = sc->gsave = NULL;
+    sc->gacc = NULL;
 }
 
 int sj_openmp_enabled(void)

@@ -48,38 +48,28 @@ typedef struct {
     int64_t n_params;
 } sj_net;
 
-/* Observations in block layout (prepared once per data set by swarmjac/_data.py).
+/* Observations in block layout (prepared once per data set and dtype by swarmjac/_layout.py).
+ * One struct for both element types: the array pointers point to elements of the type of the call
+ * (double for the _f64 entry points, float for _f32), so the Cython layer fills it from one source.
  * Index b is a block of SJ_BLOCK samples; padded lanes carry mask 0.
  *   X        (n_blocks, d_in, SJ_BLOCK)
  *   y, y_mask                (n_blocks, d_out, SJ_BLOCK)
  *   dydx, dydx_mask          (n_blocks, d_in, d_out, SJ_BLOCK)   direction-major
  *   block_dirs   (n_blocks, d_in): the input directions some row of the block observes, first block_n_dirs[b] used
- * fitness = value_scale * sum(masked sq. value errors) + derivative_scale * sum(masked sq. derivative errors). */
+ * A mask entry is the weight of that observation (0: not observed; 1 unless the rows carry sample weights).
+ * fitness = value_scale * sum(mask * value error^2) + derivative_scale * sum(mask * derivative error^2). */
 typedef struct {
     int64_t n_blocks;
-    const double *X;
-    const double *y;
-    const double *y_mask;
-    const double *dydx;
-    const double *dydx_mask;
+    const void *X;
+    const void *y;
+    const void *y_mask;
+    const void *dydx;
+    const void *dydx_mask;
     const int32_t *block_dirs;
     const int32_t *block_n_dirs;
     double value_scale;
     double derivative_scale;
-} sj_data_f64;
-
-typedef struct {
-    int64_t n_blocks;
-    const float *X;
-    const float *y;
-    const float *y_mask;
-    const float *dydx;
-    const float *dydx_mask;
-    const int32_t *block_dirs;
-    const int32_t *block_n_dirs;
-    double value_scale;
-    double derivative_scale;
-} sj_data_f32;
+} sj_data;
 
 /* Values only.  params (P, n_params); X (n_blocks, d_in, SJ_BLOCK) with n_blocks = ceil(N / SJ_BLOCK);
  * Y (P, N, d_out). */
@@ -98,9 +88,18 @@ int sj_value_and_jacobian_f32(const sj_net *net, const float *params, int64_t n_
 
 /* Fused fitness, one number per particle; non-finite results become +inf. */
 int sj_fitness_f64(const sj_net *net, const double *params, int64_t n_particles,
-                   const sj_data_f64 *data, double *fitness, int mode, int n_threads);
+                   const sj_data *data, double *fitness, int mode, int n_threads);
 int sj_fitness_f32(const sj_net *net, const float *params, int64_t n_particles,
-                   const sj_data_f32 *data, float *fitness, int mode, int n_threads);
+                   const sj_data *data, float *fitness, int mode, int n_threads);
+
+/* Fused fitness and its exact gradient with respect to the weights, grad (P, n_params): a forward sweep
+ * that carries the tangents of the observed input directions, then one reverse sweep through values and
+ * tangents (so the derivative terms get their mixed second derivatives).  fitness is that of sj_fitness in
+ * forward mode; a particle whose fitness is not finite gets +inf and a gradient of NaN. */
+int sj_fitness_and_gradient_f64(const sj_net *net, const double *params, int64_t n_particles,
+                                const sj_data *data, double *fitness, double *grad, int n_threads);
+int sj_fitness_and_gradient_f32(const sj_net *net, const float *params, int64_t n_particles,
+                                const sj_data *data, float *fitness, float *grad, int n_threads);
 
 /* One activation and its derivative over an array (used by tests to check the activation code). */
 int sj_eval_activation_f64(int code, const double *z, int64_t n, double *a, double *d);

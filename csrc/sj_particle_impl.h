@@ -20,7 +20,6 @@
 #define SJ_CAT3_(a, b, c) a##_##b##_##c
 #define SJ_CAT3(a, b, c) SJ_CAT3_(a, b, c)
 #define FN(name) SJ_CAT3(sj_##name, SUF, ISA)
-#define DATA SJ_CAT(sj_data, SUF)
 
 /* Vector width and register tile of this ISA level.  A full tile holds SJ_TR x 2 vectors of accumulators:
  * 16 of the 32 zmm registers with AVX-512, 8 of the 16 ymm / xmm registers otherwise, which leaves room
@@ -309,13 +308,14 @@ static void FN(particle_value_and_jacobian)(const sj_net *net, const REAL *theta
     }
 }
 
-/* Squared errors of one block added into per-lane double accumulators (fixed order: deterministic). */
+/* Squared errors of one block, times their mask weights, added into per-lane double accumulators (fixed order: deterministic). */
 SJ_INLINE void FN(accumulate_sq_err)(const REAL *restrict pred, const REAL *restrict target,
                                      const REAL *restrict mask, double *restrict acc)
 {
     for (int s = 0; s < SJ_BLOCK; ++s) {
         const double diff = (double)pred[s] - (double)target[s];
-        acc[s] += mask[s] != 0 ? diff * diff : 0.0;
+        /* The select keeps a non-finite prediction in a lane that is not observed out of the sum. */
+        acc[s] += mask[s] != 0 ? (double)mask[s] * (diff * diff) : 0.0;
     }
 }
 
@@ -333,7 +333,7 @@ SJ_INLINE int FN(has_nonfinite)(const REAL *restrict theta, int64_t n)
 }
 
 /* any_reverse: some block of the data goes reverse (sj_block_reverse), so W^T is packed too. */
-static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const DATA *data, int mode,
+static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const sj_data *data, int mode,
                                  int any_reverse, sj_scratch *sc)
 {
     /* A particle with a NaN or inf parameter scores +inf without being evaluated: relu maps a NaN
@@ -349,11 +349,11 @@ static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const DAT
     for (int64_t blk = 0; blk < data->n_blocks; ++blk) {
         const int n_dir = data->block_n_dirs[blk];
         const int32_t *dirs = data->block_dirs + (size_t)blk * d_in;
-        const REAL *x = data->X + (size_t)blk * d_in * SJ_BLOCK;
-        const REAL *y = data->y + (size_t)blk * d_out * SJ_BLOCK;
-        const REAL *y_mask = data->y_mask + (size_t)blk * d_out * SJ_BLOCK;
-        const REAL *dydx = data->dydx + (size_t)blk * d_in * d_out * SJ_BLOCK;
-        const REAL *dydx_mask = data->dydx_mask + (size_t)blk * d_in * d_out * SJ_BLOCK;
+        const REAL *x = (const REAL *)data->X + (size_t)blk * d_in * SJ_BLOCK;
+        const REAL *y = (const REAL *)data->y + (size_t)blk * d_out * SJ_BLOCK;
+        const REAL *y_mask = (const REAL *)data->y_mask + (size_t)blk * d_out * SJ_BLOCK;
+        const REAL *dydx = (const REAL *)data->dydx + (size_t)blk * d_in * d_out * SJ_BLOCK;
+        const REAL *dydx_mask = (const REAL *)data->dydx_mask + (size_t)blk * d_in * d_out * SJ_BLOCK;
         const int reverse = sj_block_reverse(mode, d_out, n_dir);
         const int carried = reverse ? 0 : n_dir;
         const REAL *out = FN(forward_block)(net, theta, &w, x, dirs, carried, buf0, buf1, reverse ? dsave : NULL);
@@ -398,8 +398,12 @@ static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const DAT
     return isfinite(fr) ? fr : (REAL)INFINITY;
 }
 
+#include "sj_gradient_impl.h"
+
 #undef FN
-#undef DATA
+#undef SJ_GELU_K0
+#undef SJ_GELU_K1
+#undef SJ_LEAKY_SLOPE
 #undef SJ_CAT3
 #undef SJ_CAT3_
 #undef SJ_VBYTES

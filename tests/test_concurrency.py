@@ -13,7 +13,7 @@ import pytest
 
 import swarmjac as sj
 from swarmjac.demo import make_demo_data
-from swarmjac.network import _core
+from swarmjac._layout import block_inputs, core as _core
 
 from conftest import random_dataset
 
@@ -116,7 +116,7 @@ def test_a_failing_call_disturbs_no_other(rng):
     data = random_dataset(rng, 70, 2, 1)
     good_Y, good_J = net.value_and_jacobian(params, X)
     good_f = net.fitness(params, data)
-    core, blocked = _core(), net._blocked(X)
+    core, blocked = _core(), block_inputs(X)
     short = np.ascontiguousarray(params[:, :-1])
 
     def good(k):

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import swarmjac as sj
-from swarmjac.network import _core
+from swarmjac._layout import block_inputs, core as _core
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc")
 
@@ -107,10 +107,10 @@ def make_round(dtype, n_threads: int):
     dydx[rng.random(dydx.shape) < 0.5] = np.nan
     data = sj.Dataset(X.astype(np.float64), y=rng.normal(size=(65, 2)), dydx=dydx)
     core = _core()
-    blocked = net._blocked(X)
+    blocked = block_inputs(X)
     Y = np.zeros((2, 65, 2), dtype=dtype)
     short_params = np.ascontiguousarray(params[:, :-1])  # n_params disagrees with the network: C says EINVAL
-    other_X = net._blocked(X.astype(np.float32 if dtype == np.float64 else np.float64))
+    other_X = block_inputs(X.astype(np.float32 if dtype == np.float64 else np.float64))
     strided_Y = np.zeros((2, 65, 4), dtype=dtype)[:, :, ::2]
 
     def round_():
@@ -174,7 +174,7 @@ def test_inputs_are_not_kept_alive():
         net.fitness(params, data, n_threads=1)
         raises(ValueError, net.predict, params, X, n_threads=0)
         raises(ValueError, _core().predict, net._sizes_c, net._codes_c, params[:, :-1].copy(),
-               net._blocked(X), 20, np.zeros((3, 20, 1)), 1)
+               block_inputs(X), 20, np.zeros((3, 20, 1)), 1)
     gc.collect()
     assert [sys.getrefcount(a) for a in watched] == before
 

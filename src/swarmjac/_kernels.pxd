@@ -20,25 +20,13 @@ cdef extern from "sj_kernels.h" nogil:
         const int32_t *activations
         int64_t n_params
 
-    ctypedef struct sj_data_f64:
+    ctypedef struct sj_data:
         int64_t n_blocks
-        const double *X
-        const double *y
-        const double *y_mask
-        const double *dydx
-        const double *dydx_mask
-        const int32_t *block_dirs
-        const int32_t *block_n_dirs
-        double value_scale
-        double derivative_scale
-
-    ctypedef struct sj_data_f32:
-        int64_t n_blocks
-        const float *X
-        const float *y
-        const float *y_mask
-        const float *dydx
-        const float *dydx_mask
+        const void *X
+        const void *y
+        const void *y_mask
+        const void *dydx
+        const void *dydx_mask
         const int32_t *block_dirs
         const int32_t *block_n_dirs
         double value_scale
@@ -56,9 +44,13 @@ cdef extern from "sj_kernels.h" nogil:
                                   const float *X, int64_t n_samples, float *Y, float *J,
                                   int mode, int n_threads)
     int sj_fitness_f64(const sj_net *net, const double *params, int64_t n_particles,
-                       const sj_data_f64 *data, double *fitness, int mode, int n_threads)
+                       const sj_data *data, double *fitness, int mode, int n_threads)
     int sj_fitness_f32(const sj_net *net, const float *params, int64_t n_particles,
-                       const sj_data_f32 *data, float *fitness, int mode, int n_threads)
+                       const sj_data *data, float *fitness, int mode, int n_threads)
+    int sj_fitness_and_gradient_f64(const sj_net *net, const double *params, int64_t n_particles,
+                                    const sj_data *data, double *fitness, double *grad, int n_threads)
+    int sj_fitness_and_gradient_f32(const sj_net *net, const float *params, int64_t n_particles,
+                                    const sj_data *data, float *fitness, float *grad, int n_threads)
     int sj_eval_activation_f64(int code, const double *z, int64_t n, double *a, double *d)
     int sj_eval_activation_f32(int code, const float *z, int64_t n, float *a, float *d)
     int sj_openmp_enabled()

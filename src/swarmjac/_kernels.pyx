@@ -81,46 +81,60 @@ def value_and_jacobian(const int32_t[::1] sizes, const int32_t[::1] activations,
     _check(status)
 
 
-def fitness(const int32_t[::1] sizes, const int32_t[::1] activations,
-            const floating[:, ::1] params,
-            const floating[:, :, ::1] X_blocks,
-            const floating[:, :, ::1] y, const floating[:, :, ::1] y_mask,
-            const floating[:, :, :, ::1] dydx, const floating[:, :, :, ::1] dydx_mask,
-            const int32_t[:, ::1] block_dirs, const int32_t[::1] block_n_dirs,
-            double value_scale, double derivative_scale,
-            floating[::1] out, int mode, int n_threads):
-    """Fused fitness of every particle against observations in block layout (see swarmjac/_data.py)."""
+cdef int _fill_data(sj_data *data, object blocks, const floating *element_type) except -1:
+    """Fill the kernels' data struct from an ObservationBlocks (swarmjac/_layout.py) whose arrays have the
+    element type of the call (element_type only selects the specialisation).  The arrays stay alive with
+    `blocks`, which the caller holds for the duration of the C call."""
+    cdef const floating[:, :, ::1] X = blocks.X
+    cdef const floating[:, :, ::1] y = blocks.y
+    cdef const floating[:, :, ::1] y_mask = blocks.y_mask
+    cdef const floating[:, :, :, ::1] dydx = blocks.dydx
+    cdef const floating[:, :, :, ::1] dydx_mask = blocks.dydx_mask
+    cdef const int32_t[:, ::1] block_dirs = blocks.block_dirs
+    cdef const int32_t[::1] block_n_dirs = blocks.block_n_dirs
+    data.n_blocks = X.shape[0]
+    data.X = &X[0, 0, 0]
+    data.y = &y[0, 0, 0]
+    data.y_mask = &y_mask[0, 0, 0]
+    data.dydx = &dydx[0, 0, 0, 0]
+    data.dydx_mask = &dydx_mask[0, 0, 0, 0]
+    data.block_dirs = &block_dirs[0, 0]
+    data.block_n_dirs = &block_n_dirs[0]
+    data.value_scale = blocks.value_scale
+    data.derivative_scale = blocks.derivative_scale
+    return 0
+
+
+def fitness(const int32_t[::1] sizes, const int32_t[::1] activations, const floating[:, ::1] params,
+            object blocks, floating[::1] out, int mode, int n_threads):
+    """Fused fitness of every particle against observations in block layout (swarmjac/_layout.py)."""
     cdef sj_net net = _make_net(sizes, activations, params.shape[1])
-    cdef sj_data_f64 data64
-    cdef sj_data_f32 data32
+    cdef sj_data data
     cdef int status
-    if floating is double:
-        data64.n_blocks = X_blocks.shape[0]
-        data64.X = &X_blocks[0, 0, 0]
-        data64.y = &y[0, 0, 0]
-        data64.y_mask = &y_mask[0, 0, 0]
-        data64.dydx = &dydx[0, 0, 0, 0]
-        data64.dydx_mask = &dydx_mask[0, 0, 0, 0]
-        data64.block_dirs = &block_dirs[0, 0]
-        data64.block_n_dirs = &block_n_dirs[0]
-        data64.value_scale = value_scale
-        data64.derivative_scale = derivative_scale
-    else:
-        data32.n_blocks = X_blocks.shape[0]
-        data32.X = &X_blocks[0, 0, 0]
-        data32.y = &y[0, 0, 0]
-        data32.y_mask = &y_mask[0, 0, 0]
-        data32.dydx = &dydx[0, 0, 0, 0]
-        data32.dydx_mask = &dydx_mask[0, 0, 0, 0]
-        data32.block_dirs = &block_dirs[0, 0]
-        data32.block_n_dirs = &block_n_dirs[0]
-        data32.value_scale = value_scale
-        data32.derivative_scale = derivative_scale
+    _fill_data(&data, blocks, &params[0, 0])
     with nogil:
         if floating is double:
-            status = sj_fitness_f64(&net, &params[0, 0], params.shape[0], &data64, &out[0], mode, n_threads)
+            status = sj_fitness_f64(&net, &params[0, 0], params.shape[0], &data, &out[0], mode, n_threads)
         else:
-            status = sj_fitness_f32(&net, &params[0, 0], params.shape[0], &data32, &out[0], mode, n_threads)
+            status = sj_fitness_f32(&net, &params[0, 0], params.shape[0], &data, &out[0], mode, n_threads)
+    _check(status)
+
+
+def fitness_and_gradient(const int32_t[::1] sizes, const int32_t[::1] activations,
+                         const floating[:, ::1] params, object blocks, floating[::1] out,
+                         floating[:, ::1] grad, int n_threads):
+    """Fused fitness (out, P) and its gradient with respect to the weights (grad, (P, n_params))."""
+    cdef sj_net net = _make_net(sizes, activations, params.shape[1])
+    cdef sj_data data
+    cdef int status
+    _fill_data(&data, blocks, &params[0, 0])
+    with nogil:
+        if floating is double:
+            status = sj_fitness_and_gradient_f64(&net, &params[0, 0], params.shape[0], &data, &out[0],
+                                                 &grad[0, 0], n_threads)
+        else:
+            status = sj_fitness_and_gradient_f32(&net, &params[0, 0], params.shape[0], &data, &out[0],
+                                                 &grad[0, 0], n_threads)
     _check(status)
 
 

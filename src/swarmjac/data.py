@@ -10,32 +10,16 @@ import math
 import os
 import re
 import warnings
-from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
+from swarmjac._layout import ObservationBlocks, observation_blocks
 from swarmjac._validation import as_float_array
 
 __all__ = ["Dataset"]
 
 _DERIVATIVE_COLUMN = re.compile(r"^d(?P<output>.+)/d(?P<input>.+)$")
-
-
-@dataclass(frozen=True)
-class _Blocks:
-    """Observations in the kernel layout (see sj_data_f64 in csrc/sj_kernels.h)."""
-
-    n_blocks: int
-    X: np.ndarray  # (n_blocks, d_in, BLOCK)
-    y: np.ndarray  # (n_blocks, d_out, BLOCK)
-    y_mask: np.ndarray
-    dydx: np.ndarray  # (n_blocks, d_in, d_out, BLOCK)
-    dydx_mask: np.ndarray
-    block_dirs: np.ndarray  # (n_blocks, d_in) int32
-    block_n_dirs: np.ndarray  # (n_blocks,) int32
-    value_scale: float
-    derivative_scale: float
 
 
 def _as_weight(value: Any, name: str) -> float:
@@ -65,6 +49,9 @@ class Dataset:
         NaN = not observed.
     value_weight, derivative_weight : float, default 1.0
         Weights of the two terms of the fitness.
+    sample_weight : array_like, shape (N,), optional
+        Non-negative weight of each row: every observation of row ``n`` counts ``sample_weight[n]`` times
+        in the fitness, whose two means become weighted means. Default: all ones.
     input_names, output_names : sequence of str, optional
         Column names (default ``x1, x2, ...`` and ``y`` or ``y1, y2, ...``), used in summaries, CSV
         output and model files.
@@ -81,8 +68,8 @@ class Dataset:
     """
 
     def __init__(self, X: Any, y: Any = None, dydx: Any = None, value_weight: float = 1.0,
-                 derivative_weight: float = 1.0, *, input_names: Optional[Sequence[str]] = None,
-                 output_names: Optional[Sequence[str]] = None):
+                 derivative_weight: float = 1.0, *, sample_weight: Any = None,
+                 input_names: Optional[Sequence[str]] = None, output_names: Optional[Sequence[str]] = None):
         float64 = np.dtype(np.float64)
         X = np.array(as_float_array(X, "X", float64, ndim=(2,)), copy=True)
         n_samples, d_in = X.shape
@@ -124,6 +111,16 @@ class Dataset:
                                     ["y"] if d_out == 1 else [f"y{k + 1}" for k in range(d_out)])
         self._value_weight = _as_weight(value_weight, "value_weight")
         self._derivative_weight = _as_weight(derivative_weight, "derivative_weight")
+        if sample_weight is not None:
+            sample_weight = np.array(as_float_array(sample_weight, "sample_weight", float64, ndim=(1,)), copy=True)
+            if sample_weight.shape != (n_samples,):
+                raise ValueError(f"sample_weight must have shape (N,) = ({n_samples},), got {sample_weight.shape}")
+            if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
+                bad = int(np.flatnonzero(~(np.isfinite(sample_weight) & (sample_weight >= 0)))[0])
+                raise ValueError(f"sample_weight must be finite and >= 0; sample_weight[{bad}] = "
+                                 f"{sample_weight[bad]}")
+            sample_weight.setflags(write=False)
+        self._sample_weight = sample_weight
         for array in (X, y, dydx):
             array.setflags(write=False)
         self._X, self._y, self._dydx = X, y, dydx
@@ -150,6 +147,15 @@ class Dataset:
     def dydx(self) -> np.ndarray:
         """Derivative targets (N, d_out, d_in), NaN where not observed; read-only."""
         return self._dydx
+
+    @property
+    def sample_weight(self) -> np.ndarray:
+        """Weight of each row, shape (N,) (all ones unless given), read-only."""
+        if self._sample_weight is None:
+            ones = np.ones(self.n_samples)
+            ones.setflags(write=False)
+            return ones
+        return self._sample_weight
 
     @property
     def input_names(self) -> tuple[str, ...]:
@@ -218,81 +224,37 @@ class Dataset:
         weights = ""
         if self._value_weight != 1.0 or self._derivative_weight != 1.0:
             weights = f", value_weight={self._value_weight}, derivative_weight={self._derivative_weight}"
+        if self._sample_weight is not None:
+            weights += ", sample_weight=given"
         return (f"Dataset(n_samples={self.n_samples}, d_in={d_in}, d_out={d_out}, values: {values}, "
                 f"partials: {partials}{weights})")
 
     def subset(self, rows: Any) -> "Dataset":
-        """A new Dataset of the given rows (index array, slice or boolean mask), same weights."""
+        """A new Dataset of the given rows (index array, slice or boolean mask), same weights (and the
+        rows' sample weights)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             return Dataset(self._X[rows], y=self._y[rows], dydx=self._dydx[rows],
                            value_weight=self._value_weight, derivative_weight=self._derivative_weight,
+                           sample_weight=None if self._sample_weight is None else self._sample_weight[rows],
                            input_names=self._input_names, output_names=self._output_names)
 
     # ----- the kernel layout -----
 
-    def blocks(self, dtype: Any = np.float64) -> _Blocks:
-        """Observations in the fused fitness kernel's block layout, prepared once per dtype.
+    def blocks(self, dtype: Any = np.float64) -> ObservationBlocks:
+        """Observations in the fused fitness kernels' block layout (see swarmjac/_layout.py), prepared
+        once per dtype and cached.
 
-        Rows that observe nothing are dropped; the rest are sorted (stably) by which input directions
-        they need, so that blocks of value-only rows carry no tangent work and every other block only the
-        directions its rows observe.
+        Examples
+        --------
+        >>> Dataset([[0.0], [1.0]], y=[1.0, 2.0]).blocks().n_blocks
+        1
         """
         dtype = np.dtype(dtype)
         cached = self._blocks_cache.get(dtype)
-        if cached is not None:
-            return cached
-        from swarmjac.network import _core
-
-        block = _core().BLOCK
-        y_observed = ~np.isnan(self._y)
-        d_observed = ~np.isnan(self._dydx)  # (N, d_out, d_in)
-        needs_direction = d_observed.any(axis=1)  # (N, d_in)
-        keep = y_observed.any(axis=1) | needs_direction.any(axis=1)
-        rows = np.flatnonzero(keep)
-        # Sort key: the bit pattern of needed directions (value-only rows, key 0, come first).
-        key = (needs_direction[rows].astype(np.int64) << np.arange(self.d_in, dtype=np.int64) % 62).sum(axis=1)
-        rows = rows[np.argsort(key, kind="stable")]
-        n = rows.size
-        n_blocks = -(-n // block)
-        padded = n_blocks * block
-
-        def to_blocks(values: np.ndarray, fill: float) -> np.ndarray:
-            # (n, *rest) -> (n_blocks, *rest, block) with the padded lanes set to `fill`.
-            out = np.full((padded,) + values.shape[1:], fill, dtype=dtype)
-            out[:n] = values
-            out = out.reshape((n_blocks, block) + values.shape[1:])
-            return np.ascontiguousarray(np.moveaxis(out, 1, -1))
-
-        y_rows, d_rows = self._y[rows], self._dydx[rows]
-        X = to_blocks(self._X[rows], 0.0)
-        y = to_blocks(np.where(y_observed[rows], y_rows, 0.0), 0.0)
-        y_mask = to_blocks(y_observed[rows].astype(np.float64), 0.0)
-        # dydx is (n, d_out, d_in); the kernel wants direction-major (n_blocks, d_in, d_out, block).
-        dydx = to_blocks(np.where(d_observed[rows], d_rows, 0.0).transpose(0, 2, 1), 0.0)
-        dydx_mask = to_blocks(d_observed[rows].astype(np.float64).transpose(0, 2, 1), 0.0)
-        block_needs = np.zeros((n_blocks, self.d_in), dtype=bool)
-        if n:
-            padded_needs = np.zeros((padded, self.d_in), dtype=bool)
-            padded_needs[:n] = needs_direction[rows]
-            block_needs = padded_needs.reshape(n_blocks, block, self.d_in).any(axis=1)
-        block_n_dirs = block_needs.sum(axis=1).astype(np.int32)
-        block_dirs = np.zeros((n_blocks, self.d_in), dtype=np.int32)
-        for b in range(n_blocks):
-            dirs = np.flatnonzero(block_needs[b])
-            block_dirs[b, : dirs.size] = dirs
-        n_values = int(y_observed.sum())
-        n_partials = int(d_observed.sum())
-        result = _Blocks(
-            n_blocks=n_blocks, X=X, y=y, y_mask=y_mask, dydx=dydx, dydx_mask=dydx_mask,
-            block_dirs=block_dirs, block_n_dirs=block_n_dirs,
-            value_scale=self._value_weight / n_values if n_values else 0.0,
-            derivative_scale=self._derivative_weight / n_partials if n_partials else 0.0,
-        )
-        for array in (X, y, y_mask, dydx, dydx_mask, block_dirs, block_n_dirs):
-            array.setflags(write=False)
-        self._blocks_cache[dtype] = result
-        return result
+        if cached is None:
+            cached = self._blocks_cache[dtype] = observation_blocks(self, dtype)
+        return cached
 
     # ----- loaders -----
 

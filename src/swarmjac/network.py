@@ -6,21 +6,19 @@ stay importable without touching the compiled core).
 """
 from __future__ import annotations
 
-import importlib
 import numbers
-from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
+from swarmjac import _layout
+from swarmjac._layout import block_inputs, check_mode, core, mode_code
 from swarmjac._validation import as_float_array, check_n_threads, check_positive_int, check_size, result_dtype
 from swarmjac.activations import ACTIVATIONS, activation_code
-
-if TYPE_CHECKING:
-    from swarmjac.data import Dataset
+from swarmjac.data import Dataset
 
 __all__ = ["MLP", "Objective"]
 
-_MODES = ("auto", "forward", "reverse")
 # Initialisation gains (Glorot-uniform limit times gain): sigmoid's slope at 0 is 1/4, hence 4;
 # the relu family loses half its inputs, hence sqrt(2) as in He initialisation.
 _INIT_GAIN = {"sigmoid": 4.0, "relu": 2.0 ** 0.5, "leaky_relu": 2.0 ** 0.5}
@@ -28,11 +26,6 @@ _BIAS_SCALE = 0.1
 # Widest layer the kernels accept: they index a sample block with C ints, (1 + d_in) * BLOCK columns in
 # forward mode and d_out * BLOCK in reverse mode, which must not overflow (2**24 leaves a wide margin).
 _MAX_WIDTH = 2 ** 24
-
-
-def _core():
-    """The compiled extension, imported on first use."""
-    return importlib.import_module("swarmjac._kernels")
 
 
 class MLP:
@@ -75,9 +68,9 @@ class MLP:
         if len(sizes) < 2:
             raise ValueError(f"layer_sizes needs at least an input and an output width, got {list(layer_sizes)}")
         n_layers = len(sizes) - 1
-        max_layers = 64  # SJ_MAX_LAYERS in csrc/sj_kernels.h
-        if n_layers > max_layers:
-            raise ValueError(f"layer_sizes describes {n_layers} weight layers; at most {max_layers} are supported")
+        if n_layers > _layout.MAX_LAYERS:
+            raise ValueError(f"layer_sizes describes {n_layers} weight layers; at most {_layout.MAX_LAYERS} "
+                             "are supported")
         if isinstance(activations, str):
             names = [activations] * (n_layers - 1) + ["linear"]
         else:
@@ -330,13 +323,8 @@ class MLP:
         X = as_float_array(X, "X", dtype)
         return params, X, squeeze
 
-    def _blocked(self, X: np.ndarray) -> np.ndarray:
-        """X (N, d_in) in the kernels' block layout (n_blocks, d_in, BLOCK), zero padded."""
-        block = _core().BLOCK
-        n_blocks = -(-X.shape[0] // block)
-        padded = np.zeros((n_blocks * block, X.shape[1]), dtype=X.dtype)
-        padded[: X.shape[0]] = X
-        return np.ascontiguousarray(padded.reshape(n_blocks, block, X.shape[1]).transpose(0, 2, 1))
+    # TODO(merge): distributed.py still calls this; remove once it uses _layout.check_mode.
+    _check_mode = staticmethod(check_mode)
 
     def predict(self, params: Any, X: Any, n_threads: Optional[int] = None) -> np.ndarray:
         """Network outputs of every particle at every input point.
@@ -362,16 +350,11 @@ class MLP:
         array([[3.]])
         """
         params, X, squeeze = self._prepare(params, X)
-        threads = check_n_threads(n_threads, _core().max_threads())
+        threads = check_n_threads(n_threads, core().max_threads())
         Y = np.zeros((params.shape[0], X.shape[0], self.d_out), dtype=params.dtype)
         if params.shape[0] and X.shape[0]:
-            _core().predict(self._sizes_c, self._codes_c, params, self._blocked(X), X.shape[0], Y, threads)
+            core().predict(self._sizes_c, self._codes_c, params, block_inputs(X), X.shape[0], Y, threads)
         return Y[0] if squeeze else Y
-
-    def _check_mode(self, mode: str) -> str:
-        if mode not in _MODES:
-            raise ValueError(f"mode must be one of {', '.join(_MODES)}, got {mode!r}")
-        return mode
 
     def value_and_jacobian(self, params: Any, X: Any, n_threads: Optional[int] = None,
                            mode: str = "auto") -> tuple[np.ndarray, np.ndarray]:
@@ -406,21 +389,18 @@ class MLP:
         >>> np.round(J, 7)
         array([[[0.0903533, 0.0903533]]])
         """
-        mode = self._check_mode(mode)
+        check_mode(mode)
         params, X, squeeze = self._prepare(params, X, jacobian=True)
-        threads = check_n_threads(n_threads, _core().max_threads())
+        threads = check_n_threads(n_threads, core().max_threads())
         P, N = params.shape[0], X.shape[0]
         Y = np.zeros((P, N, self.d_out), dtype=params.dtype)
         J = np.zeros((P, N, self.d_out, self.d_in), dtype=params.dtype)
         if P and N:
-            if mode == "auto":
-                mode = "reverse" if self.d_out < self.d_in else "forward"
-            core = _core()
-            code = core.MODE_REVERSE if mode == "reverse" else core.MODE_FORWARD
-            core.value_and_jacobian(self._sizes_c, self._codes_c, params, self._blocked(X), N, Y, J, code, threads)
+            core().value_and_jacobian(self._sizes_c, self._codes_c, params, block_inputs(X), N, Y, J,
+                                      mode_code(mode), threads)
         return (Y[0], J[0]) if squeeze else (Y, J)
 
-    def fitness(self, params: Any, data: "Dataset", n_threads: Optional[int] = None,
+    def fitness(self, params: Any, data: Dataset, n_threads: Optional[int] = None,
                 mode: str = "auto") -> np.ndarray:
         """Fused fitness of every particle on a data set of mixed value and derivative observations.
 
@@ -454,14 +434,71 @@ class MLP:
         >>> float(net.fitness(theta, data))
         0.5
         """
-        from swarmjac.data import Dataset
+        check_mode(mode)
+        params, squeeze, blocks, threads = self._prepare_fitness(params, data, n_threads)
+        out = np.zeros(params.shape[0], dtype=params.dtype)
+        if params.shape[0] and blocks.n_blocks:
+            core().fitness(self._sizes_c, self._codes_c, params, blocks, out, mode_code(mode), threads)
+        elif params.shape[0]:
+            # No observation: every fitness is 0, except that non-finite particles still score +inf (the
+            # kernel does this itself when it runs).
+            out[~np.isfinite(params).all(axis=1)] = np.inf
+        return out.reshape(()) if squeeze else out
 
+    def fitness_and_gradient(self, params: Any, data: Dataset,
+                             n_threads: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
+        """Fused fitness of every particle and its exact gradient with respect to the parameters.
+
+        The fitness is that of :meth:`fitness` (computed in forward mode); the gradient includes the
+        derivative terms, whose dependence on the weights goes through the network's mixed second
+        derivatives. One compiled pass per particle: a forward sweep that carries the observed input
+        directions, then one reverse sweep through values and tangents; no per-sample Jacobian or
+        per-sample gradient is stored.
+
+        Parameters
+        ----------
+        params : array_like, shape (P, n_params) or (n_params,)
+            The swarm, or one particle. float64 or float32.
+        data : Dataset
+            Observations; its widths must match the network.
+        n_threads : int or None
+            Threads over particles; None or -1 for every core.
+
+        Returns
+        -------
+        fitness : ndarray, shape (P,) (0-d for 1-D ``params``)
+        gradient : ndarray, shape (P, n_params) ((n_params,) for 1-D ``params``)
+            ``gradient[p, i] = d fitness[p] / d params[p, i]``, in the parameter layout. All NaN for a
+            particle whose fitness is ``+inf`` (a non-finite parameter or result). dtype of ``params``.
+
+        Examples
+        --------
+        >>> import swarmjac as sj
+        >>> net, theta = sj.MLP.from_layers([(np.ones((1, 1)), np.zeros(1), "linear")])
+        >>> data = sj.Dataset([[1.0], [2.0]], y=[[1.0], [1.0]])   # f = mean((w x + b - 1)^2)
+        >>> f, g = net.fitness_and_gradient(theta, data)
+        >>> float(f), g                                            # df/dw = 3, df/db = 1
+        (0.5, array([3., 1.]))
+        """
+        params, squeeze, blocks, threads = self._prepare_fitness(params, data, n_threads)
+        out = np.zeros(params.shape[0], dtype=params.dtype)
+        grad = np.zeros(params.shape, dtype=params.dtype)
+        if params.shape[0] and blocks.n_blocks:
+            core().fitness_and_gradient(self._sizes_c, self._codes_c, params, blocks, out, grad, threads)
+        elif params.shape[0]:
+            bad = ~np.isfinite(params).all(axis=1)
+            out[bad] = np.inf
+            grad[bad] = np.nan
+        return (out.reshape(()), grad[0]) if squeeze else (out, grad)
+
+    def _prepare_fitness(self, params: Any, data: Dataset,
+                         n_threads: Optional[int]) -> tuple[np.ndarray, bool, Any, int]:
+        """Validate a swarm and a data set for the fitness kernels: (params 2-D, squeeze, blocks, threads)."""
         if not isinstance(data, Dataset):
             raise TypeError(f"data must be a swarmjac.Dataset, got {type(data).__name__}")
         if (data.d_in, data.d_out) != (self.d_in, self.d_out):
             raise ValueError(f"data has d_in={data.d_in}, d_out={data.d_out} but {self!r} has "
                              f"d_in={self.d_in}, d_out={self.d_out}")
-        mode = self._check_mode(mode)
         dtype = result_dtype(params, names=("params",))
         params = as_float_array(params, "params", dtype, ndim=(1, 2))
         squeeze = params.ndim == 1
@@ -470,22 +507,10 @@ class MLP:
         if params.shape[1] != self._n_params:
             raise ValueError(f"params must have n_params={self._n_params} columns for {self!r}, "
                              f"got shape {params.shape}")
-        threads = check_n_threads(n_threads, _core().max_threads())
-        out = np.zeros(params.shape[0], dtype=dtype)
-        blocks = data.blocks(dtype)
-        if params.shape[0] and blocks.n_blocks:
-            core = _core()
-            code = {"auto": core.MODE_AUTO, "forward": core.MODE_FORWARD, "reverse": core.MODE_REVERSE}[mode]
-            core.fitness(self._sizes_c, self._codes_c, params, blocks.X, blocks.y, blocks.y_mask,
-                         blocks.dydx, blocks.dydx_mask, blocks.block_dirs, blocks.block_n_dirs,
-                         blocks.value_scale, blocks.derivative_scale, out, code, threads)
-        elif params.shape[0]:
-            # No observation: every fitness is 0, except that non-finite particles still score +inf (the
-            # kernel does this itself when it runs).
-            out[~np.isfinite(params).all(axis=1)] = np.inf
-        return out.reshape(()) if squeeze else out
+        threads = check_n_threads(n_threads, core().max_threads())
+        return params, squeeze, data.blocks(dtype), threads
 
-    def objective(self, data: "Dataset", n_threads: Optional[int] = None, mode: str = "auto") -> "Objective":
+    def objective(self, data: Dataset, n_threads: Optional[int] = None, mode: str = "auto") -> "Objective":
         """A PySwarms-style objective ``f(positions (P, n_params)) -> (P,)`` for this network and data.
 
         Examples
@@ -510,14 +535,12 @@ class Objective:
     mode : {"auto", "forward", "reverse"}
     """
 
-    def __init__(self, net: MLP, data: "Dataset", n_threads: Optional[int] = None, mode: str = "auto"):
-        from swarmjac.data import Dataset
-
+    def __init__(self, net: MLP, data: Dataset, n_threads: Optional[int] = None, mode: str = "auto"):
         if not isinstance(net, MLP):
             raise TypeError(f"net must be a swarmjac.MLP, got {type(net).__name__}")
         if not isinstance(data, Dataset):
             raise TypeError(f"data must be a swarmjac.Dataset, got {type(data).__name__}")
-        net._check_mode(mode)
+        check_mode(mode)
         check_n_threads(n_threads)
         self.net, self.data, self.n_threads, self.mode = net, data, n_threads, mode
 

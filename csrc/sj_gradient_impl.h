@@ -1,0 +1,286 @@
+/* swarmjac fitness gradient with respect to the weights, per particle: included at the end of
+ * sj_particle_impl.h, so it is compiled once per (element type, ISA level) with the same dense kernel,
+ * packing and activations as the fitness.
+ *
+ * Reverse over forward.  The forward sweep is the fitness's forward-mode sweep (value columns and one
+ * tangent column block per observed input direction), except that it keeps, per layer, the
+ * pre-activation columns [z, dz_t], the post-activation columns [a, da_t], f'(z) and f''(z).  Then one
+ * reverse sweep carries adjoints of all those columns back through the layers:
+ *     a = f(z), da_t = f'(z) dz_t   ->   zbar = f'(z) abar + f''(z) sum_t dz_t dabar_t,  dzbar_t = f'(z) dabar_t
+ *     z = W a_in + b, dz_t = W da_in_t   ->   Wbar += [zbar, dzbar_t] [a_in, da_in_t]^T,  bbar += zbar,
+ *                                             [abar_in, dabar_in_t] = W^T [zbar, dzbar_t]
+ * so the mixed second derivatives the derivative terms need come out of one extra product per layer
+ * (W^T, the same dense kernel on the transposed packing) and one accumulation of outer products.  The
+ * input tangents are unit vectors e_j: the first layer's tangent contribution to Wbar is a column sum. */
+
+/* dd = f''(z) from z, a = f(z) and d = f'(z) (for lanes of a linear layer the caller never asks). */
+SJ_INLINE void FN(second_derivative_block)(int code, const REAL *restrict z, const REAL *restrict a,
+                                           const REAL *restrict d, REAL *restrict dd, int n)
+{
+    switch (code) {
+    case SJ_SIGMOID: /* s' = s (1 - s), s'' = s' (1 - 2 s) */
+        for (int s = 0; s < n; ++s) dd[s] = d[s] * ((REAL)1 - (REAL)2 * a[s]);
+        break;
+    case SJ_TANH: /* t' = 1 - t^2, t'' = -2 t t' */
+        for (int s = 0; s < n; ++s) dd[s] = (REAL)-2 * a[s] * d[s];
+        break;
+    case SJ_SOFTPLUS: /* softplus' = sigmoid, softplus'' = sigmoid (1 - sigmoid) */
+        for (int s = 0; s < n; ++s) dd[s] = d[s] * ((REAL)1 - d[s]);
+        break;
+    case SJ_ELU: /* z <= 0: exp(z), which is d; z > 0: 0 (a NaN z keeps its NaN through d) */
+        for (int s = 0; s < n; ++s) dd[s] = z[s] > 0 ? (REAL)0 : d[s];
+        break;
+    case SJ_SIN:
+        for (int s = 0; s < n; ++s) dd[s] = -a[s];
+        break;
+    case SJ_GELU:
+        /* f = x (1 + t) / 2 with t = tanh(u), u = K0 (x + K1 x^3):
+         * f'' = (1 - t^2) u' + x/2 (1 - t^2) (u'' - 2 t u'^2), u' = K0 (1 + 3 K1 x^2), u'' = 6 K0 K1 x.
+         * Clamped like the first derivative: beyond |x| = 20, 1 - t^2 is exactly 0. */
+        for (int s = 0; s < n; ++s) {
+            const REAL x = z[s];
+            const REAL xc = x > (REAL)20 ? (REAL)20 : (x < (REAL)-20 ? (REAL)-20 : x);
+            const REAL t = MATH(tanh)(SJ_GELU_K0 * (xc + SJ_GELU_K1 * xc * xc * xc));
+            const REAL sech2 = (REAL)1 - t * t;
+            const REAL du = SJ_GELU_K0 * ((REAL)1 + (REAL)3 * SJ_GELU_K1 * xc * xc);
+            const REAL ddu = (REAL)6 * SJ_GELU_K0 * SJ_GELU_K1 * xc;
+            dd[s] = sech2 * du + (REAL)0.5 * xc * sech2 * (ddu - (REAL)2 * t * du * du);
+        }
+        break;
+    default: /* linear, relu, leaky_relu: piecewise linear */
+        for (int s = 0; s < n; ++s) dd[s] = 0;
+        break;
+    }
+}
+
+/* Sum of the lanes of v, in lane order (fixed: deterministic), in double. */
+SJ_INLINE double FN(lane_sum)(FN(vec) v)
+{
+    double total = 0.0;
+    for (int i = 0; i < SJ_VL; ++i) total += (double)v[i];
+    return total;
+}
+
+/* acc[o * in + i] += sum_c G[o, c] A[i, c] over n_cols columns (a multiple of SJ_VL); G rows g_stride and
+ * A rows a_stride apart.  Four rows of A at a time share each load of G. */
+SJ_INLINE void FN(outer_accumulate)(int out, int in, int n_cols, const REAL *restrict G, size_t g_stride,
+                                    const REAL *restrict A, size_t a_stride, double *restrict acc)
+{
+    for (int o = 0; o < out; ++o) {
+        const REAL *restrict g = G + (size_t)o * g_stride;
+        double *restrict acc_row = acc + (size_t)o * in;
+        int i = 0;
+        for (; i + 4 <= in; i += 4) {
+            const REAL *restrict a0 = A + (size_t)i * a_stride;
+            FN(vec) s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+            for (int c = 0; c < n_cols; c += SJ_VL) {
+                const FN(vec) gv = *(const FN(vec) *)(g + c);
+                s0 += gv * *(const FN(vec) *)(a0 + c);
+                s1 += gv * *(const FN(vec) *)(a0 + a_stride + c);
+                s2 += gv * *(const FN(vec) *)(a0 + 2 * a_stride + c);
+                s3 += gv * *(const FN(vec) *)(a0 + 3 * a_stride + c);
+            }
+            acc_row[i] += FN(lane_sum)(s0);
+            acc_row[i + 1] += FN(lane_sum)(s1);
+            acc_row[i + 2] += FN(lane_sum)(s2);
+            acc_row[i + 3] += FN(lane_sum)(s3);
+        }
+        for (; i < in; ++i) {
+            const REAL *restrict a0 = A + (size_t)i * a_stride;
+            FN(vec) s0 = {0};
+            for (int c = 0; c < n_cols; c += SJ_VL)
+                s0 += *(const FN(vec) *)(g + c) * *(const FN(vec) *)(a0 + c);
+            acc_row[i] += FN(lane_sum)(s0);
+        }
+    }
+}
+
+/* Sum of n (a multiple of SJ_VL) contiguous elements, vector lanes first: deterministic. */
+SJ_INLINE double FN(row_sum)(const REAL *restrict row, int n)
+{
+    FN(vec) s = {0};
+    for (int c = 0; c < n; c += SJ_VL) s += *(const FN(vec) *)(row + c);
+    return FN(lane_sum)(s);
+}
+
+/* The activation of a layer for the gradient's forward sweep: post = [f(z), f'(z) dz_t] from
+ * pre = [z, dz_t], keeping f'(z) in d1 and f''(z) in d2.  Same arithmetic as activate(), so the values
+ * and tangents (and hence the fitness) are bit for bit those of the fitness's forward mode. */
+SJ_INLINE void FN(activate_saving)(int code, int out, int n_dir, const REAL *restrict pre, REAL *restrict post,
+                                   REAL *restrict d1, REAL *restrict d2)
+{
+    const size_t n_cols = (size_t)(1 + n_dir) * SJ_BLOCK;
+    for (int o = 0; o < out; ++o) {
+        const REAL *restrict z = pre + (size_t)o * n_cols;
+        REAL *restrict a = post + (size_t)o * n_cols;
+        REAL *restrict d = d1 + (size_t)o * SJ_BLOCK;
+        FN(activation_block)(code, z, a, d, SJ_BLOCK);
+        FN(second_derivative_block)(code, z, a, d, d2 + (size_t)o * SJ_BLOCK, SJ_BLOCK);
+        for (int t = 0; t < n_dir; ++t) {
+            const REAL *restrict dz = z + (size_t)(1 + t) * SJ_BLOCK;
+            REAL *restrict da = a + (size_t)(1 + t) * SJ_BLOCK;
+            for (int s = 0; s < SJ_BLOCK; ++s) da[s] = dz[s] * d[s];
+        }
+    }
+}
+
+/* Back through a layer's activation, in place on the adjoint columns G = [abar, dabar_t]:
+ * zbar = f'(z) abar + f''(z) sum_t dz_t dabar_t, then dzbar_t = f'(z) dabar_t. */
+SJ_INLINE void FN(activation_adjoint)(int out, int n_dir, const REAL *restrict pre, const REAL *restrict d1,
+                                      const REAL *restrict d2, REAL *restrict G)
+{
+    const size_t n_cols = (size_t)(1 + n_dir) * SJ_BLOCK;
+    for (int o = 0; o < out; ++o) {
+        const REAL *restrict z = pre + (size_t)o * n_cols;
+        const REAL *restrict d = d1 + (size_t)o * SJ_BLOCK;
+        const REAL *restrict dd = d2 + (size_t)o * SJ_BLOCK;
+        REAL *restrict g = G + (size_t)o * n_cols;
+        REAL mixed[SJ_BLOCK] __attribute__((aligned(64)));
+        for (int s = 0; s < SJ_BLOCK; ++s) mixed[s] = 0;
+        for (int t = 0; t < n_dir; ++t) {
+            const REAL *restrict dz = z + (size_t)(1 + t) * SJ_BLOCK;
+            REAL *restrict dg = g + (size_t)(1 + t) * SJ_BLOCK;
+            for (int s = 0; s < SJ_BLOCK; ++s) {
+                mixed[s] += dz[s] * dg[s];
+                dg[s] *= d[s];
+            }
+        }
+        for (int s = 0; s < SJ_BLOCK; ++s) g[s] = d[s] * g[s] + dd[s] * mixed[s];
+    }
+}
+
+/* Seeds of the reverse sweep for one output row: g = 2 * scale * mask * (pred - target), 0 where not
+ * observed (even if pred is not finite there). */
+SJ_INLINE void FN(loss_adjoint)(const REAL *restrict pred, const REAL *restrict target, const REAL *restrict mask,
+                                double scale, REAL *restrict g)
+{
+    for (int s = 0; s < SJ_BLOCK; ++s) {
+        const double diff = (double)pred[s] - (double)target[s];
+        g[s] = mask[s] != 0 ? (REAL)(2.0 * scale * (double)mask[s] * diff) : (REAL)0;
+    }
+}
+
+/* Fitness of one particle and its gradient (n_params) into grad.  The saved columns of every layer of a
+ * block live in sc->gsave; gradient sums in double in sc->gacc. */
+static REAL FN(particle_fitness_gradient)(const sj_net *net, const REAL *theta, const sj_data *data,
+                                          sj_scratch *sc, REAL *grad)
+{
+    const int64_t n_params = net->n_params;
+    if (FN(has_nonfinite)(theta, n_params)) {
+        for (int64_t i = 0; i < n_params; ++i) grad[i] = (REAL)NAN;
+        return (REAL)INFINITY;
+    }
+    const int L = net->n_layers;
+    const int d_in = net->sizes[0], d_out = net->sizes[L];
+    double *restrict gacc = sc->gacc;
+    for (int64_t i = 0; i < n_params; ++i) gacc[i] = 0.0;
+    /* Offsets of W_l and b_l in theta (and in the gradient). */
+    size_t w_off[SJ_MAX_LAYERS], b_off[SJ_MAX_LAYERS];
+    size_t pos = 0;
+    for (int l = 0; l < L; ++l) {
+        w_off[l] = pos;
+        b_off[l] = pos + (size_t)net->sizes[l + 1] * net->sizes[l];
+        pos = b_off[l] + (size_t)net->sizes[l + 1];
+    }
+    double acc_value[SJ_BLOCK] __attribute__((aligned(64)));
+    double acc_deriv[SJ_BLOCK] __attribute__((aligned(64)));
+    for (int s = 0; s < SJ_BLOCK; ++s) acc_value[s] = acc_deriv[s] = 0.0;
+    FN(weights) w;
+    FN(pack_particle)(net, theta, 1, sc->packed, &w);
+    for (int64_t blk = 0; blk < data->n_blocks; ++blk) {
+        const int n_dir = data->block_n_dirs[blk];
+        const int32_t *dirs = data->block_dirs + (size_t)blk * d_in;
+        const REAL *x = (const REAL *)data->X + (size_t)blk * d_in * SJ_BLOCK;
+        const REAL *y = (const REAL *)data->y + (size_t)blk * d_out * SJ_BLOCK;
+        const REAL *y_mask = (const REAL *)data->y_mask + (size_t)blk * d_out * SJ_BLOCK;
+        const REAL *dydx = (const REAL *)data->dydx + (size_t)blk * d_in * d_out * SJ_BLOCK;
+        const REAL *dydx_mask = (const REAL *)data->dydx_mask + (size_t)blk * d_in * d_out * SJ_BLOCK;
+        const size_t n_cols = (size_t)(1 + n_dir) * SJ_BLOCK;
+
+        /* Forward, keeping every layer's columns (a linear layer's post-activation is its pre-activation). */
+        REAL *pre[SJ_MAX_LAYERS], *d1[SJ_MAX_LAYERS], *d2[SJ_MAX_LAYERS];
+        REAL *post[SJ_MAX_LAYERS] = {NULL}; /* (initialised: the compiler cannot see that L >= 1) */
+        REAL *save = (REAL *)sc->gsave;
+        for (int l = 0; l < L; ++l) {
+            const int out = net->sizes[l + 1];
+            pre[l] = save;
+            save += (size_t)out * n_cols;
+            if (net->activations[l] == SJ_LINEAR) {
+                post[l] = pre[l];
+                d1[l] = d2[l] = NULL;
+            } else {
+                post[l] = save;
+                save += (size_t)out * n_cols;
+                d1[l] = save;
+                save += (size_t)out * SJ_BLOCK;
+                d2[l] = save;
+                save += (size_t)out * SJ_BLOCK;
+            }
+        }
+        for (int l = 0; l < L; ++l) {
+            const int in = net->sizes[l], out = net->sizes[l + 1];
+            if (l == 0)
+                FN(dense_input)(out, in, n_dir, dirs, w.wf[0], theta, w.b[0], x, pre[0]);
+            else
+                FN(dense)(out, in, (int)n_cols, SJ_BLOCK, w.wf[l], w.b[l], NULL, post[l - 1], n_cols, pre[l], n_cols);
+            if (net->activations[l] != SJ_LINEAR)
+                FN(activate_saving)(net->activations[l], out, n_dir, pre[l], post[l], d1[l], d2[l]);
+        }
+
+        /* The loss of the block, and the adjoints of the output columns. */
+        const REAL *pred = post[L - 1];
+        REAL *G = (REAL *)sc->buf0, *G_next = (REAL *)sc->buf1;
+        /* (Same order of accumulation as particle_fitness: the sums are bit for bit the same.) */
+        for (int k = 0; k < d_out; ++k) {
+            const REAL *row = pred + (size_t)k * n_cols;
+            FN(accumulate_sq_err)(row, y + (size_t)k * SJ_BLOCK, y_mask + (size_t)k * SJ_BLOCK, acc_value);
+            FN(loss_adjoint)(row, y + (size_t)k * SJ_BLOCK, y_mask + (size_t)k * SJ_BLOCK, data->value_scale,
+                             G + (size_t)k * n_cols);
+        }
+        for (int t = 0; t < n_dir; ++t)
+            for (int k = 0; k < d_out; ++k) {
+                const size_t target = ((size_t)dirs[t] * d_out + k) * SJ_BLOCK;
+                const REAL *tan_row = pred + (size_t)k * n_cols + (size_t)(1 + t) * SJ_BLOCK;
+                FN(accumulate_sq_err)(tan_row, dydx + target, dydx_mask + target, acc_deriv);
+                FN(loss_adjoint)(tan_row, dydx + target, dydx_mask + target, data->derivative_scale,
+                                 G + (size_t)k * n_cols + (size_t)(1 + t) * SJ_BLOCK);
+            }
+
+        /* Reverse through the layers. */
+        for (int l = L - 1; l >= 0; --l) {
+            const int in = net->sizes[l], out = net->sizes[l + 1];
+            if (net->activations[l] != SJ_LINEAR) FN(activation_adjoint)(out, n_dir, pre[l], d1[l], d2[l], G);
+            double *W_bar = gacc + w_off[l], *b_bar = gacc + b_off[l];
+            for (int o = 0; o < out; ++o) b_bar[o] += FN(row_sum)(G + (size_t)o * n_cols, SJ_BLOCK);
+            if (l == 0) {
+                /* Inputs: the value columns are x; the tangent of direction dirs[t] is the unit vector. */
+                FN(outer_accumulate)(out, in, SJ_BLOCK, G, n_cols, x, SJ_BLOCK, W_bar);
+                for (int o = 0; o < out; ++o)
+                    for (int t = 0; t < n_dir; ++t)
+                        W_bar[(size_t)o * in + dirs[t]] +=
+                            FN(row_sum)(G + (size_t)o * n_cols + (size_t)(1 + t) * SJ_BLOCK, SJ_BLOCK);
+            } else {
+                FN(outer_accumulate)(out, in, (int)n_cols, G, n_cols, post[l - 1], n_cols, W_bar);
+                FN(dense)(in, out, (int)n_cols, 0, w.wt[l], w.b[l], NULL, G, n_cols, G_next, n_cols);
+                REAL *swap = G;
+                G = G_next;
+                G_next = swap;
+            }
+        }
+    }
+    for (int half = SJ_BLOCK / 2; half > 0; half /= 2)
+        for (int s = 0; s < half; ++s) {
+            acc_value[s] += acc_value[s + half];
+            acc_deriv[s] += acc_deriv[s + half];
+        }
+    double f = 0.0;
+    if (data->value_scale != 0.0) f += data->value_scale * acc_value[0];
+    if (data->derivative_scale != 0.0) f += data->derivative_scale * acc_deriv[0];
+    const REAL fr = (REAL)f;
+    if (!isfinite(fr)) {
+        for (int64_t i = 0; i < n_params; ++i) grad[i] = (REAL)NAN;
+        return (REAL)INFINITY;
+    }
+    for (int64_t i = 0; i < n_params; ++i) grad[i] = (REAL)gacc[i];
+    return fr;
+}
