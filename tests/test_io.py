@@ -1,5 +1,6 @@
-# Tests of the safe file container (src/swarmjac/_io.py): round trips, refusal of damaged,
-# foreign, newer or pickled files with clear messages, and atomic replacement on write failure.
+# Tests of swarmjac's file formats: the safe container (src/swarmjac/_io.py: round trips, refusal of
+# damaged, foreign, newer or pickled files with clear messages, atomic replacement on write failure),
+# the model files built on it (modelfile.py) and the CSV tables next to it (csvfile.py).
 import io
 import json
 import os
@@ -9,8 +10,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from swarmjac import _io
+import swarmjac as sj
+import swarmjac.training
+from swarmjac import _io, modelfile
 from swarmjac._io import FORMAT_VERSION, atomic_save_npz, load_npz
+from swarmjac.csvfile import read_csv, write_csv
 
 KIND = "swarmjac-test"
 
@@ -415,3 +419,125 @@ def test_loaded_arrays_are_independent_copies(tmp_path):
     arrays["a"][0] = 42.0  # writable, in memory
     os.remove(path)  # file closed: removable (on every OS), data still there
     assert arrays["a"][0] == 42.0
+
+
+# ----- model files (modelfile.py) -----
+
+FIXTURES = pathlib.Path(__file__).parent / "fixtures"
+
+
+def test_model_functions_moved_and_still_reachable_from_the_old_places():
+    assert sj.save is modelfile.save and sj.load is modelfile.load
+    assert swarmjac.training.save is modelfile.save and swarmjac.training.load is modelfile.load
+    assert swarmjac.training.MODEL_KIND == modelfile.MODEL_KIND == "swarmjac-model"
+
+
+def test_load_with_metadata_round_trip(tmp_path):
+    net = sj.MLP([3, 4, 2], activations=["sigmoid", "linear"])
+    params = np.random.default_rng(1).standard_normal(net.n_params)
+    metadata = {"cost": 0.125, "inputs": ["a", "b", "c"], "outputs": ["u", "v"], "note": "modèle",
+                "iterations": 2**70, "best": float("inf"), "nested": {"k": [1, None, True]}}
+    path = tmp_path / "model.npz"
+    sj.save(path, net, params, **metadata)
+    loaded_net, loaded_params, loaded_metadata = sj.load(path, with_metadata=True)
+    assert loaded_net.to_dict() == net.to_dict()
+    np.testing.assert_array_equal(loaded_params, params)
+    assert loaded_metadata == metadata
+    # The default keeps the 2-tuple of before.
+    default = sj.load(path)
+    assert len(default) == 2
+    np.testing.assert_array_equal(default[1], params)
+    # No metadata given: an empty dict.
+    sj.save(path, net, params)
+    assert sj.load(path, with_metadata=True)[2] == {}
+
+
+def test_load_with_metadata_checks_its_arguments_and_the_metadata(tmp_path):
+    net = sj.MLP([2, 3, 1])
+    path = tmp_path / "model.npz"
+    sj.save(path, net, np.zeros(net.n_params))
+    with pytest.raises(TypeError, match="with_metadata must be a bool, got str"):
+        sj.load(path, with_metadata="yes")
+    crafted = tmp_path / "crafted.npz"
+    atomic_save_npz(crafted, {"params": np.zeros(net.n_params)},
+                    {"network": net.to_dict(), "extra": [1, 2]}, kind=modelfile.MODEL_KIND)
+    with pytest.raises(ValueError, match="crafted.npz: the model's metadata must be a JSON object, got list"):
+        sj.load(crafted, with_metadata=True)
+
+
+def test_model_file_of_version_0_1_0_still_loads():
+    """tests/fixtures/model-0.1.0.npz was written by swarmjac 0.1.0 (before model files had their module)."""
+    net, params, metadata = sj.load(FIXTURES / "model-0.1.0.npz", with_metadata=True)
+    assert net.layer_sizes == (2, 3, 1) and list(net.activations) == ["tanh", "linear"]
+    np.testing.assert_array_equal(params, np.linspace(-1.0, 1.0, 13))
+    assert metadata == {"cost": 0.125, "inputs": ["a", "b"], "outputs": ["f"], "iterations": 7}
+
+
+# ----- CSV tables (csvfile.py) -----
+
+def test_read_csv_parses_like_float_with_empty_cells_as_nan(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(' x1 ,"a,b",y\n'
+                    "\n"                       # blank lines are skipped ...
+                    "1.5, -2e-3 ,\n"
+                    " , ,\n"                   # ... and so are rows of empty cells
+                    "nan,inf,1_000\n"
+                    '"7",-0.0,  +.5\n')
+    header, table = read_csv(path)
+    assert header == ["x1", "a,b", "y"]
+    expected = np.array([[1.5, -0.002, np.nan], [np.nan, np.inf, 1000.0], [7.0, -0.0, 0.5]])
+    assert table.dtype == np.float64 and table.shape == (3, 3)
+    np.testing.assert_array_equal(table, expected)
+    assert np.signbit(table[2, 1])
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "the file is empty"),
+    ("x1,y\n", "no data rows"),
+    ("x1,y\n\n,\n", "no data rows"),
+    ("x1,,y\n1,2,3\n", "empty column names"),
+    ("x1, x1 ,y\n1,2,3\n", "duplicate column names"),
+    ("x1,y\n1,2\n1,2,3\n", "line 3: 3 cells, expected 2"),
+    ("x1,y\n\n1,2\n3,abc\n", "line 4, column 'y': not a number: 'abc'"),
+    ("x1,y\n1,0x10\n", "line 2, column 'y': not a number: '0x10'"),
+    ("x1,y\n1,2\x00\n", "line 2, column 'y': not a number: '2\\x00'"),   # NumPy str arrays drop NULs
+    ("x1,y\n1," + "9" * 200_000 + "\n", "malformed CSV"),                    # over csv's field size limit
+])
+def test_read_csv_errors_name_the_file_line_and_column(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    with pytest.raises(ValueError) as info:
+        read_csv(path)
+    assert str(info.value).startswith(str(path)) and message in str(info.value)
+
+
+def test_read_csv_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no such file: .*absent.csv"):
+        read_csv(tmp_path / "absent.csv")
+
+
+def test_write_csv_round_trips_exactly_through_read_csv(tmp_path):
+    rng = np.random.default_rng(3)
+    values = np.vstack([rng.standard_normal((5, 3)) * 10.0 ** rng.integers(-300, 300, (5, 3)),
+                        [[np.nan, -np.inf, -0.0]]])
+    path = tmp_path / "out.csv"
+    write_csv(path, ["a", "b", "c"], values)
+    header, table = read_csv(path)
+    assert header == ["a", "b", "c"]
+    np.testing.assert_array_equal(table, values)
+    assert np.signbit(table[-1, 2])
+    stream = io.StringIO()
+    write_csv(stream, ["a", "b", "c"], values)
+    assert stream.getvalue() == path.read_text()
+    assert stream.getvalue().splitlines()[-1] == "nan,-inf,-0.0"
+
+
+def test_write_csv_validation(tmp_path):
+    path = tmp_path / "out.csv"
+    with pytest.raises(ValueError, match=r"values must have shape \(n_rows, 2\) to match the header, got \(3,\)"):
+        write_csv(path, ["a", "b"], np.zeros(3))
+    with pytest.raises(TypeError, match="header must be a sequence of str"):
+        write_csv(path, "ab", np.zeros((1, 2)))
+    with pytest.raises(TypeError, match="values must be real numbers, got dtype complex128"):
+        write_csv(path, ["a", "b"], np.zeros((1, 2), dtype=complex))
+    assert not path.exists()  # nothing written when the input is refused

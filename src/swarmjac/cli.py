@@ -1,15 +1,16 @@
 """The ``swarmjac`` command line: ``demo`` (the main job on a built-in problem), ``fit`` and ``predict``.
 
-A thin layer over the public API (Dataset.from_csv, MLP, fit, save/load, plots): it parses arguments,
-turns every user error into one clear message and a non-zero exit, and never loses a run (Ctrl-C keeps
-the best model so far and the checkpoint).
+A thin layer over the public API only (Dataset.from_csv, MLP, fit, save/load, csvfile, plots; no private
+name of another swarmjac module, tests/test_cli.py checks it): it parses arguments, turns every user error
+into one clear message and a non-zero exit, and never loses a run (Ctrl-C keeps the best model so far and
+the checkpoint).
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
-import io
+import importlib
+import importlib.util
 import logging
 import os
 import sys
@@ -217,6 +218,8 @@ def _uses_dask(args: argparse.Namespace) -> bool:
                  if value is not None]
         if given:
             raise CLIError(f"{' and '.join(given)} only apply with --islands")
+        if on_cluster:
+            _require_dask()
         return on_cluster
     if not on_cluster:
         raise CLIError("--islands runs the islands on a Dask cluster: add --scheduler ADDRESS or --local-cluster N")
@@ -226,15 +229,24 @@ def _uses_dask(args: argparse.Namespace) -> bool:
         raise CLIError(f"--islands must be >= 1, got {args.islands}")
     if args.particles < args.islands:
         raise CLIError(f"--particles {args.particles} gives no particle to each of --islands {args.islands}")
+    _require_dask()
     return True
+
+
+def _require_dask() -> None:
+    """Fail with the install hint, before any work, when dask.distributed is not installed."""
+    # find_spec returns None for a missing package (and for one blocked by sys.modules[name] = None);
+    # dask.distributed is a shim over the separate `distributed` package, so both must be there.
+    if any(importlib.util.find_spec(name) is None for name in ("dask", "distributed")):
+        raise CLIError("swarmjac.distributed needs dask.distributed, which is not installed: "
+                       "pip install 'swarmjac[dask]'")
 
 
 @contextlib.contextmanager
 def _dask_client(args: argparse.Namespace) -> Iterator:
     """A Dask client: connected to ``--scheduler``, or to a new ``--local-cluster`` closed afterwards."""
-    from swarmjac.distributed import _import_distributed
-
-    distributed = _import_distributed()
+    _require_dask()
+    distributed = importlib.import_module("dask.distributed")
     if args.scheduler is not None:
         try:
             client = distributed.Client(args.scheduler, timeout="20s")
@@ -297,15 +309,13 @@ def _fit_islands(args: argparse.Namespace, net, data, client):
 
 def _run_predict(args: argparse.Namespace) -> int:
     import swarmjac as sj
-    from swarmjac._io import load_npz
-    from swarmjac.data import _read_csv
-    from swarmjac.training import MODEL_KIND
+    from swarmjac.csvfile import read_csv, write_csv
 
-    net, params = sj.load(args.model)
-    extra = load_npz(args.model, kind=MODEL_KIND)[1].get("extra", {})
-    inputs = extra.get("inputs") or [f"x{j + 1}" for j in range(net.d_in)]
-    outputs = extra.get("outputs") or (["y"] if net.d_out == 1 else [f"y{k + 1}" for k in range(net.d_out)])
-    header, rows = _read_csv(args.points)
+    net, params, metadata = sj.load(args.model, with_metadata=True)  # one read of the file
+    inputs = _model_names(metadata, "inputs", net.d_in, [f"x{j + 1}" for j in range(net.d_in)], args.model)
+    outputs = _model_names(metadata, "outputs", net.d_out,
+                           ["y"] if net.d_out == 1 else [f"y{k + 1}" for k in range(net.d_out)], args.model)
+    header, table = read_csv(args.points)
     missing = [name for name in inputs if name not in header]
     if missing:
         if len(header) == net.d_in and not any(name in header for name in inputs):
@@ -313,7 +323,6 @@ def _run_predict(args: argparse.Namespace) -> int:
         else:
             raise CLIError(f"{args.points}: the model needs input columns {inputs}; missing {missing} "
                            f"(columns are {header})")
-    table = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(header))
     X = table[:, [header.index(name) for name in inputs]]
     if not np.all(np.isfinite(X)):
         raise CLIError(f"{args.points}: input columns must be filled with finite numbers")
@@ -324,16 +333,18 @@ def _run_predict(args: argparse.Namespace) -> int:
         block = np.hstack([X, Y, J.reshape(len(X), -1)])
     else:
         block = np.hstack([X, net.predict(params, X)])
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows([[repr(float(v)) for v in row] for row in block])
-    if args.output:
-        with open(args.output, "w", newline="") as handle:
-            handle.write(buffer.getvalue())
-    else:
-        sys.stdout.write(buffer.getvalue())
+    write_csv(args.output if args.output else sys.stdout, columns, block)
     return EXIT_OK
+
+
+def _model_names(metadata: dict, key: str, count: int, default: list[str], path: str) -> list[str]:
+    """The input or output names stored with a model, or ``default`` for a model saved without them."""
+    names = metadata.get(key)
+    if not names:
+        return default
+    if not isinstance(names, list) or len(names) != count or not all(isinstance(n, str) and n for n in names):
+        raise CLIError(f"{path}: the model's {key!r} metadata must be {count} non-empty names, got {names!r}")
+    return names
 
 
 _COMMANDS = {"demo": _run_demo, "fit": _run_fit, "predict": _run_predict}

@@ -5,7 +5,6 @@ dtype, the block layout the fused fitness kernel reads (rows grouped by which de
 """
 from __future__ import annotations
 
-import csv
 import math
 import os
 import re
@@ -16,6 +15,7 @@ import numpy as np
 
 from swarmjac._layout import ObservationBlocks, observation_blocks
 from swarmjac._validation import as_float_array
+from swarmjac.csvfile import read_csv
 
 __all__ = ["Dataset"]
 
@@ -289,10 +289,11 @@ class Dataset:
         FileNotFoundError
             If the file does not exist.
         ValueError
-            For an empty file, a malformed row, a non-numeric cell, or columns that are unknown or not
-            used (the message names them).
+            For an empty file, a malformed row, a non-numeric cell (see
+            :func:`swarmjac.csvfile.read_csv`), or columns that are unknown or not used (the message
+            names them).
         """
-        header, rows = _read_csv(path)
+        header, table = read_csv(path)
         derivative_columns = {}
         for name in header:
             match = _DERIVATIVE_COLUMN.match(name)
@@ -330,12 +331,11 @@ class Dataset:
         value_columns = [name for name in outputs if name in header]
         if not value_columns and not derivative_columns:
             raise ValueError(f"{path}: no value or derivative columns for outputs {outputs}")
-        table = np.array(rows, dtype=np.float64).reshape(len(rows), len(header))
         column = {name: table[:, i] for i, name in enumerate(header)}
         X = np.stack([column[name] for name in inputs], axis=1)
-        nan = np.full(len(rows), np.nan)
+        nan = np.full(len(table), np.nan)
         y = np.stack([column.get(name, nan) for name in outputs], axis=1)
-        dydx = np.full((len(rows), len(outputs), len(inputs)), np.nan)
+        dydx = np.full((len(table), len(outputs), len(inputs)), np.nan)
         for name, (out, inp) in derivative_columns.items():
             dydx[:, outputs.index(out), inputs.index(inp)] = column[name]
         return cls(X, y=y if value_columns else None, dydx=dydx if derivative_columns else None,
@@ -351,47 +351,3 @@ def _names(names: Optional[Sequence[str]], argument: str, default: list[str]) ->
     if len(names) != len(default):
         raise ValueError(f"{argument} must have {len(default)} names, got {len(names)}")
     return tuple(names)
-
-
-def _read_csv(path: Union[str, os.PathLike]) -> tuple[list[str], list[list[float]]]:
-    """Header and rows of a CSV file, with empty cells as NaN and errors that name the line."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no such file: {path}")
-    with open(path, newline="") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise ValueError(f"{path}: the file is empty (expected a header row)") from None
-        except csv.Error as exc:
-            raise ValueError(f"{path}: malformed CSV: {exc}") from None
-        header = [name.strip() for name in header]
-        if not header or any(not name for name in header):
-            raise ValueError(f"{path}: the header has empty column names: {header}")
-        if len(set(header)) != len(header):
-            raise ValueError(f"{path}: duplicate column names in header {header}")
-        rows = []
-        try:
-            for line_number, row in enumerate(reader, start=2):
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                if len(row) != len(header):
-                    raise ValueError(f"{path}, line {line_number}: {len(row)} cells, expected {len(header)}")
-                values = []
-                for name, cell in zip(header, row):
-                    cell = cell.strip()
-                    if not cell:
-                        values.append(math.nan)
-                        continue
-                    try:
-                        values.append(float(cell))
-                    except ValueError:
-                        raise ValueError(f"{path}, line {line_number}, column {name!r}: "
-                                         f"not a number: {cell!r}") from None
-                rows.append(values)
-        except csv.Error as exc:
-            raise ValueError(f"{path}: malformed CSV: {exc}") from None
-    if not rows:
-        raise ValueError(f"{path}: no data rows")
-    return header, rows

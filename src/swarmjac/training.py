@@ -12,16 +12,13 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
-from swarmjac._io import atomic_save_npz, load_npz
 from swarmjac._validation import check_positive_int
 from swarmjac.data import Dataset
+from swarmjac.modelfile import MODEL_KIND, load, save  # noqa: F401  (moved; re-exported for old imports)
 from swarmjac.network import MLP
 from swarmjac.pso import PSO, PSOHistory, PSOResult
 
 __all__ = ["FitResult", "fit", "save", "load", "MODEL_KIND"]
-
-#: ``kind`` of model files (see swarmjac._io).
-MODEL_KIND = "swarmjac-model"
 
 
 @dataclass(frozen=True)
@@ -150,77 +147,3 @@ def fit(net: MLP, data: Dataset, n_particles: int = 100, iters: int = 500, seed:
                            checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every)
     return FitResult(net=net, params=result.best_position, cost=float(result.best_cost),
                      history=result.history, optimizer=optimizer, pso_result=result)
-
-
-def save(path: Union[str, os.PathLike], net: MLP, params: Any, **metadata: Any) -> None:
-    """Save a trained network to a model file (checksummed ``.npz`` with JSON metadata, no pickle).
-
-    Parameters
-    ----------
-    path : str or PathLike
-        Destination, written atomically; the name is used as given.
-    net : MLP
-    params : array_like, shape (n_params,)
-        One particle.
-    **metadata
-        JSON-serialisable extras stored with the model (e.g. the training cost).
-
-    Examples
-    --------
-    >>> import os, tempfile, numpy as np, swarmjac as sj
-    >>> net = sj.MLP([2, 3, 1])
-    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
-    >>> sj.save(path, net, np.zeros(net.n_params))
-    >>> sj.load(path)[0]
-    MLP([2, 3, 1], activations=['tanh', 'linear'])
-    """
-    if not isinstance(net, MLP):
-        raise TypeError(f"net must be a swarmjac.MLP, got {type(net).__name__}")
-    params = np.asarray(params)
-    if params.dtype.kind not in "biuf":
-        raise TypeError(f"params must be a real array, got dtype {params.dtype}")
-    params = np.ascontiguousarray(params, dtype=np.float64)
-    if params.shape != (net.n_params,):
-        raise ValueError(f"params must have shape ({net.n_params},) for {net!r}, got {params.shape}")
-    if not np.all(np.isfinite(params)):
-        raise ValueError("params must be finite to be saved as a model")
-    atomic_save_npz(path, {"params": params}, {"network": net.to_dict(), "extra": metadata}, kind=MODEL_KIND)
-
-
-def load(path: Union[str, os.PathLike]) -> tuple[MLP, np.ndarray]:
-    """Load a model file written by :func:`save`, validating every field.
-
-    Parameters
-    ----------
-    path : str or PathLike
-
-    Returns
-    -------
-    net : MLP
-    params : ndarray, shape (n_params,), float64
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file does not exist.
-    ValueError
-        If the file is corrupted, not a swarmjac model, from a newer format, or its fields are
-        inconsistent (unknown activation, parameter count that does not match the layers,
-        non-finite parameters).
-    """
-    arrays, meta = load_npz(path, kind=MODEL_KIND)
-    where = os.fspath(path)
-    try:
-        net = MLP.from_dict(meta.get("network"))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where}: invalid network description in model file: {exc}") from None
-    params = arrays.get("params")
-    if params is None or set(arrays) != {"params"}:
-        raise ValueError(f"{where}: a model file holds exactly one array 'params', found {sorted(arrays)}")
-    if params.dtype != np.float64 or params.shape != (net.n_params,):
-        raise ValueError(f"{where}: params must be float64 of shape ({net.n_params},) for {net!r}, "
-                         f"got {params.dtype} {params.shape}")
-    if not np.all(np.isfinite(params)):
-        raise ValueError(f"{where}: params contain non-finite values")
-    return net, params
-

@@ -1,0 +1,149 @@
+"""The ``swarmjac`` command as a user of the public API: no private imports, each model file read once,
+the model's stored column names, and a clear message when Dask is missing. (End-to-end fit/predict runs
+are in test_training.py, crashes in test_crash.py, clusters in test_distributed.py.)"""
+from __future__ import annotations
+
+import ast
+import builtins
+import os
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+import swarmjac as sj
+import swarmjac.cli
+from swarmjac.cli import main
+
+SOURCE = pathlib.Path(swarmjac.cli.__file__).parent
+
+
+def private_swarmjac_names(source: str) -> list[str]:
+    """Private swarmjac names that ``source`` imports or reaches: ``swarmjac._io``, ``_read_csv``, ``sj._core``."""
+    tree = ast.parse(source)
+    found: list[str] = []
+    bound: set[str] = set()  # local names bound to swarmjac modules or their objects
+
+    def private(dotted: str) -> bool:
+        return any(part.startswith("_") and not part.startswith("__") for part in dotted.split("."))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "swarmjac":
+                    if private(alias.name):
+                        found.append(alias.name)
+                    bound.add(alias.asname or "swarmjac")
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level or module.split(".")[0] == "swarmjac":
+                for alias in node.names:
+                    dotted = "." * node.level + ".".join(filter(None, (module, alias.name)))
+                    if private(module) or private(alias.name):
+                        found.append(dotted)
+                    bound.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+            target = node.args[0].value  # importlib.import_module("swarmjac._x") / __import__(...)
+            if isinstance(target, str) and target.split(".")[0] == "swarmjac" and private(target):
+                found.append(target)
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound
+                and private(node.attr)):
+            found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+def test_the_private_name_checker_finds_what_it_should():
+    source = """
+import swarmjac as sj
+import swarmjac._io
+from swarmjac._io import load_npz
+from swarmjac.data import Dataset, _read_csv
+from swarmjac.distributed import _import_distributed as imp
+from . import _validation
+import importlib
+importlib.import_module("swarmjac._kernels")
+sj._core()
+sj.__version__, sj.fit, Dataset.from_csv
+"""
+    assert sorted(private_swarmjac_names(source)) == sorted([
+        "swarmjac._io", "swarmjac._io.load_npz", "swarmjac.data._read_csv",
+        "swarmjac.distributed._import_distributed", "._validation", "swarmjac._kernels", "sj._core"])
+
+
+@pytest.mark.parametrize("module", ["cli.py", "demo.py", "plots.py"])
+def test_cli_and_its_helpers_use_only_public_swarmjac_names(module):
+    assert private_swarmjac_names((SOURCE / module).read_text()) == []
+
+
+@pytest.fixture
+def model(tmp_path):
+    net = sj.MLP([2, 3, 1])
+    params = np.random.default_rng(0).standard_normal(net.n_params)
+    path = tmp_path / "model.npz"
+    sj.save(path, net, params, inputs=["a", "b"], outputs=["f"])
+    return path, net, params
+
+
+def test_predict_reads_the_model_file_once(tmp_path, model, monkeypatch):
+    path, net, params = model
+    points = tmp_path / "p.csv"
+    points.write_text("b,a\n0.5,1\n")
+    opened = []
+    real_open = builtins.open
+
+    def counting_open(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and os.path.abspath(file) == os.path.abspath(path):
+            opened.append(file)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    out = tmp_path / "out.csv"
+    assert main(["predict", str(path), str(points), "--jacobian", "-o", str(out)]) == 0
+    assert len(opened) == 1
+    monkeypatch.undo()
+    lines = out.read_text().splitlines()
+    assert lines[0] == "a,b,f,df/da,df/db"  # the names stored with the model, inputs in the model's order
+    Y, J = net.value_and_jacobian(params, np.array([[1.0, 0.5]]))
+    np.testing.assert_array_equal([float(v) for v in lines[1].split(",")],
+                                  [1.0, 0.5, Y[0, 0], J[0, 0, 0], J[0, 0, 1]])
+
+
+def test_predict_without_stored_names_uses_the_defaults_or_an_unlabelled_file(tmp_path, capsys):
+    net = sj.MLP([2, 3, 2])
+    params = np.linspace(-1, 1, net.n_params)
+    path = tmp_path / "m.npz"
+    sj.save(path, net, params)
+    points = tmp_path / "p.csv"
+    points.write_text("u,v\n1,2\n")
+    assert main(["predict", str(path), str(points)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "u,v,y1,y2"
+    np.testing.assert_array_equal([float(v) for v in lines[1].split(",")][2:],
+                                  net.predict(params, np.array([[1.0, 2.0]]))[0])
+
+
+def test_predict_refuses_stored_names_that_do_not_fit_the_network(tmp_path, capsys):
+    net = sj.MLP([2, 3, 1])
+    path = tmp_path / "m.npz"
+    sj.save(path, net, np.zeros(net.n_params), inputs=["a"])
+    points = tmp_path / "p.csv"
+    points.write_text("a,b\n1,2\n")
+    assert main(["predict", str(path), str(points)]) == 1
+    assert "the model's 'inputs' metadata must be 2 non-empty names, got ['a']" in capsys.readouterr().err
+
+
+def test_dask_options_without_dask_say_how_to_install(tmp_path, capsys, monkeypatch):
+    for name in ("dask", "distributed"):
+        monkeypatch.setitem(sys.modules, name, None)  # find_spec -> None, import -> ImportError
+    data = tmp_path / "d.csv"
+    data.write_text("x1,x2,y\n0,0,1\n1,0,2\n")
+    for flags in (["--local-cluster", "1"], ["--scheduler", "tcp://127.0.0.1:1", "--islands", "2"]):
+        argv = ["fit", str(data), "--layers", "2,3,1", "--particles", "4", "--iters", "1", "--quiet",
+                "--out", str(tmp_path / "m.npz")] + flags
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("swarmjac: error: swarmjac.distributed needs dask.distributed, which is not installed")
+        assert "pip install 'swarmjac[dask]'" in err
+    assert not (tmp_path / "m.npz").exists()
