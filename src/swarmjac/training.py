@@ -1,13 +1,16 @@
-"""Training a network by PSO (``fit``) and model files (``save`` / ``load``).
+"""Training a network (``fit``): data scaling, particle swarm optimisation and gradient refinement.
 
-Glue between the network (network.py, which provides the fused fitness as an objective) and the optimiser
-(pso.py, which only sees that objective). Model files are checksummed .npz with JSON metadata, never
-pickle (see _io.py).
+Glue between the data (data.py, scaling.py), the network's fused fitness and its gradient (network.py), the
+optimiser (swarmjac.pso, which only sees an objective) and the gradient refiner (refine.py). The swarm
+explores in the standardised space, L-BFGS polishes its best personal bests every few iterations and at
+the end, and the result is folded back into the user's units. Model files live in modelfile.py.
 """
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
@@ -17,8 +20,39 @@ from swarmjac.data import Dataset
 from swarmjac.modelfile import MODEL_KIND, load, save  # noqa: F401  (moved; re-exported for old imports)
 from swarmjac.network import MLP
 from swarmjac.pso import PSO, PSOHistory, PSOResult
+from swarmjac.refine import RefineOptions, refine_positions
+from swarmjac.scaling import Standardizer
 
-__all__ = ["FitResult", "fit", "save", "load", "MODEL_KIND"]
+__all__ = ["FitResult", "RefineRecord", "fit", "save", "load", "MODEL_KIND"]
+
+
+@dataclass(frozen=True)
+class RefineRecord:
+    """One gradient refinement of the hybrid trainer.
+
+    Attributes
+    ----------
+    iteration : int
+        Swarm iteration after which it ran (the last iteration for the final polish).
+    phase : str
+        "swarm" (during the swarm phase) or "final".
+    n_refined : int
+        Particles refined.
+    best_before, best_after : float
+        Best training cost before and after.
+    n_evaluations : int
+        Fitness-and-gradient evaluations it took.
+    wall_time : float
+        Seconds.
+    """
+
+    iteration: int
+    phase: str
+    n_refined: int
+    best_before: float
+    best_after: float
+    n_evaluations: int
+    wall_time: float
 
 
 @dataclass(frozen=True)
@@ -31,14 +65,24 @@ class FitResult:
         The trained network's spec.
     params : ndarray, shape (n_params,)
         The best particle found.
+        In the user's units: ``net.predict(params, X)`` on raw ``X`` gives raw-unit outputs.
     cost : float
-        Its fitness.
+        Its fitness on the user's data, ``net.fitness(params, data)``.
     history : PSOHistory
-        Best and mean cost per iteration.
+        Best and mean training cost per swarm iteration (in the standardised space when scaling).
     optimizer : PSO
-        The optimiser, which can be run further, saved or inspected.
+        The optimiser, which can be run further, saved or inspected (its swarm lives in the
+        standardised space when scaling; the final polish is not put back into it).
     pso_result : PSOResult
         The optimiser's own result (evaluations, wall time, why it stopped).
+    scaler : Standardizer or None
+        The standardisation the swarm trained in (None without scaling).
+    train_cost : float
+        The best training cost (what the swarm and L-BFGS minimised).
+    refinements : tuple of RefineRecord
+        Every gradient refinement, in order (empty for plain PSO).
+    interrupted : bool
+        Whether Ctrl-C ended the run (the best point found so far is returned).
     """
 
     net: MLP
@@ -47,56 +91,79 @@ class FitResult:
     history: PSOHistory
     optimizer: PSO
     pso_result: PSOResult
+    scaler: Optional[Standardizer] = None
+    train_cost: float = math.nan
+    refinements: tuple = field(default=())
+    interrupted: bool = False
 
     @property
     def stopped_reason(self) -> str:
         """Why the run ended: "iters", "ftol", "callback" or "interrupted"."""
-        return self.pso_result.stopped_reason
+        return "interrupted" if self.interrupted else self.pso_result.stopped_reason
 
 
 def fit(net: MLP, data: Dataset, n_particles: int = 100, iters: int = 500, seed: Any = None, *,
+        scale: bool = True, refine: Union[None, str, dict, RefineOptions] = "lbfgs",
         init_params: Optional[np.ndarray] = None, n_threads: Optional[int] = None, mode: str = "auto",
         callback: Optional[Callable] = None, progress: Optional[bool] = False,
         checkpoint_path: Optional[Union[str, os.PathLike]] = None, checkpoint_every: Optional[int] = None,
         resume: Optional[Union[str, os.PathLike]] = None, objective: Optional[Callable] = None,
-        **pso_options: Any) -> FitResult:
-    """Train ``net`` on ``data`` by particle swarm optimisation of the fused fitness.
+        client: Any = None, **pso_options: Any) -> FitResult:
+    """Train ``net`` on ``data``: standardise, explore with a particle swarm, refine by gradient.
+
+    By default the inputs and outputs are standardised (partials by the chain rule), the swarm explores
+    the standardised problem, L-BFGS (SciPy) refines the best personal bests every ``refine.every``
+    iterations and puts them back into the swarm, and the best particles are polished at the end. The
+    returned parameters work on raw-unit inputs and give raw-unit outputs and partials.
+    ``scale=False, refine=None`` is the plain PSO of earlier versions.
 
     Parameters
     ----------
     net : MLP
         The network to train.
     data : Dataset
-        Value and derivative observations.
+        Value and derivative observations, in the user's units.
     n_particles : int, default 100
         Swarm size.
     iters : int, default 500
         Total number of PSO iterations of the run (a resumed run only does what is left).
     seed : int, numpy.random.Generator or None
         One seed for the initial swarm and the optimiser: the same seed gives the same result.
+    scale : bool, default True
+        Standardise inputs and outputs (see :class:`swarmjac.scaling.Standardizer`). With a non-linear
+        output activation only the inputs are standardised (the output map cannot be folded into the
+        network exactly).
+    refine : None, "lbfgs", dict or RefineOptions, default "lbfgs"
+        Gradient refinement: None for plain PSO; a dict overrides fields of :class:`RefineOptions`
+        (``every``, ``top``, ``maxiter``, ``final_top``, ``final_maxiter``, ``gtol``).
     init_params : ndarray, shape (n_particles, n_params), optional
-        Initial swarm. Default: ``net.init_params(n_particles)`` from the seed.
+        Initial swarm, in the user's units (mapped into the standardised space when scaling). Default:
+        ``net.init_params(n_particles)`` from the seed, in the standardised space.
     n_threads : int or None
-        Threads of the fitness kernel (None: every core).
+        Threads of the fitness kernel and particles refined at once (None: every core).
     mode : {"auto", "forward", "reverse"}
         Derivative accumulation of the fitness kernel.
     callback : callable, optional
-        ``callback(optimizer, iteration, best_cost)``; returning True stops the run.
+        ``callback(optimizer, iteration, best_cost)`` after each swarm iteration (and its refinement);
+        returning True ends the swarm phase (the final polish still runs).
     progress : bool or None, default False
-        Progress bar (needs tqdm); None shows it only on a terminal.
+        Progress bar (needs tqdm) for both phases; None shows it only on a terminal.
     checkpoint_path : str or PathLike, optional
-        Where to checkpoint the optimiser (atomically) every ``checkpoint_every`` iterations and
-        at the end.
+        Where to checkpoint the optimiser (atomically) every ``checkpoint_every`` iterations and at the
+        end of the swarm phase. Refinements are part of the swarm's state, so a resumed run gives the
+        same result bit for bit.
     checkpoint_every : int, optional
         Checkpoint period in iterations.
     resume : str or PathLike, optional
         A checkpoint to continue from instead of starting a new swarm; the run then goes on until
-        ``iters`` iterations in total. ``n_particles``, ``seed``, ``init_params`` and
-        ``pso_options`` are then taken from the checkpoint.
+        ``iters`` iterations in total. ``n_particles``, ``seed``, ``init_params`` and ``pso_options`` are
+        then taken from the checkpoint; ``data``, ``scale`` and ``refine`` must be those of the first run.
     objective : callable, optional
-        The fitness to minimise, ``(P, n_params) -> (P,)``; default ``net.objective(data, n_threads,
-        mode)``. For an objective that computes the same numbers elsewhere, e.g.
-        :class:`swarmjac.distributed.DaskObjective`.
+        The fitness the swarm minimises, ``(P, n_params) -> (P,)``, evaluated on raw-unit parameters;
+        it must compute ``net.fitness(., data)`` (refinement uses the local data). Needs ``scale=False``.
+    client : dask.distributed.Client, optional
+        Evaluate the swarm on a Dask cluster (:class:`swarmjac.distributed.DaskObjective` of the
+        standardised data); refinement runs locally.
     **pso_options
         Passed to :class:`swarmjac.PSO` (``topology``, ``bounds``, ``w``, ``c1``, ``c2``,
         ``velocity_clamp``, ``ftol``, ...).
@@ -108,19 +175,37 @@ def fit(net: MLP, data: Dataset, n_particles: int = 100, iters: int = 500, seed:
     Examples
     --------
     >>> import numpy as np, swarmjac as sj
-    >>> X = np.linspace(-1, 1, 20)[:, None]
-    >>> data = sj.Dataset(X, y=2 * X, dydx=np.full((20, 1), 2.0))
-    >>> res = sj.fit(sj.MLP([1, 1], activations=["linear"]), data, n_particles=20, iters=200, seed=0)
-    >>> bool(res.cost < 1e-10)
-    True
+    >>> X = np.linspace(900, 1100, 20)[:, None]               # physical units
+    >>> data = sj.Dataset(X, y=3e4 * X, dydx=np.full((20, 1), 3e4))
+    >>> res = sj.fit(sj.MLP([1, 1], activations=["linear"]), data, n_particles=10, iters=20, seed=0)
+    >>> np.round(res.params, 3)                                 # y = 3e4 x, in the user's units
+    array([30000.,    -0.])
     """
     if not isinstance(net, MLP):
         raise TypeError(f"net must be a swarmjac.MLP, got {type(net).__name__}")
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be a swarmjac.Dataset, got {type(data).__name__}")
+    if not isinstance(scale, (bool, np.bool_)):
+        raise TypeError(f"scale must be True or False, got {type(scale).__name__}")
     iters = check_positive_int(iters, "iters", minimum=0)
+    refine_options = RefineOptions.from_argument(refine)
+    if objective is not None and client is not None:
+        raise ValueError("pass objective or client, not both")
+    if objective is not None and scale:
+        raise ValueError("objective= evaluates raw-unit parameters, so it needs scale=False "
+                         "(or pass client= to evaluate the standardised problem on Dask)")
+    scaler = Standardizer.for_network(net, data) if scale else None
+    train_data = scaler.transform(data) if scaler is not None else data
     if objective is None:
-        objective = net.objective(data, n_threads=n_threads, mode=mode)
+        if client is not None:
+            from swarmjac.distributed import DaskObjective
+
+            objective = DaskObjective(client, net, train_data, mode=mode)
+        else:
+            objective = net.objective(train_data, n_threads=n_threads, mode=mode)
     elif not callable(objective):
         raise TypeError(f"objective must be callable, got {type(objective).__name__}")
+
     if resume is not None:
         if init_params is not None or pso_options:
             raise ValueError("resume takes the swarm and its options from the checkpoint; "
@@ -140,10 +225,82 @@ def fit(net: MLP, data: Dataset, n_particles: int = 100, iters: int = 500, seed:
             if init_params.shape != (n_particles, net.n_params):
                 raise ValueError(f"init_params must have shape (n_particles, n_params) = "
                                  f"{(n_particles, net.n_params)}, got {init_params.shape}")
+            if scaler is not None:
+                init_params = scaler.to_scaled_params(net, init_params)
         pso_options.setdefault("n_iters_total", iters if iters > 0 else None)
         optimizer = PSO(n_particles, net.n_params, init_pos=init_params, seed=rng, **pso_options)
         remaining = iters
-    result = optimizer.run(objective, remaining, callback=callback, progress=progress,
+
+    records: list[RefineRecord] = []
+
+    def refine_swarm(opt: PSO, iteration: int) -> None:
+        """Refine the best personal bests and put them back into the swarm (during the swarm phase)."""
+        start = time.perf_counter()
+        order = np.argsort(opt.pbest_costs, kind="stable")[: refine_options.top]
+        before = float(opt.best_cost)
+        positions, costs, n_evals = refine_positions(net, train_data, opt.pbest_positions[order],
+                                                     refine_options.maxiter, refine_options.gtol, n_threads)
+        opt.update_personal_bests(order, positions, costs)
+        records.append(RefineRecord(iteration, "swarm", len(order), before, float(opt.best_cost), n_evals,
+                                    time.perf_counter() - start))
+        opt.set_status(f"refined {len(order)}: {before:.3g} -> {float(opt.best_cost):.3g}")
+
+    def on_iteration(opt: PSO, iteration: int, best_cost: float) -> Any:
+        if (refine_options is not None and refine_options.every and refine_options.top
+                and iteration % refine_options.every == 0 and iteration < iters):
+            refine_swarm(opt, iteration)
+        return callback(opt, iteration, float(opt.best_cost)) if callback is not None else False
+
+    result = optimizer.run(objective, remaining, callback=on_iteration, progress=progress,
                            checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every)
-    return FitResult(net=net, params=result.best_position, cost=float(result.best_cost),
-                     history=result.history, optimizer=optimizer, pso_result=result)
+    interrupted = result.stopped_reason == "interrupted"
+    best, train_cost = np.array(result.best_position, dtype=np.float64), float(result.best_cost)
+    if refine_options is not None and refine_options.final_top and refine_options.final_maxiter \
+            and not interrupted:
+        try:
+            best, train_cost = _final_polish(net, train_data, optimizer, refine_options, n_threads, progress,
+                                             records, best, train_cost)
+        except KeyboardInterrupt:
+            interrupted = True  # keep the best found before the polish
+    params = scaler.to_raw_params(net, best) if scaler is not None else best
+    cost = float(net.fitness(params, data, n_threads=n_threads, mode=mode))
+    return FitResult(net=net, params=params, cost=cost, history=result.history, optimizer=optimizer,
+                     pso_result=result, scaler=scaler, train_cost=train_cost, refinements=tuple(records),
+                     interrupted=interrupted)
+
+
+def _final_polish(net: MLP, train_data: Dataset, optimizer: PSO, options: RefineOptions,
+                  n_threads: Optional[int], progress: Optional[bool], records: list,
+                  best: np.ndarray, best_cost: float) -> tuple[np.ndarray, float]:
+    """Polish the best personal bests with a long L-BFGS run each; the best result (or the swarm's best,
+    if nothing improved on it) is returned. The swarm itself is left as the swarm phase ended."""
+    start = time.perf_counter()
+    order = np.argsort(optimizer.pbest_costs, kind="stable")[: options.final_top]
+    bar = None
+    if progress or (progress is None and _on_terminal()):
+        try:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=1, desc=f"L-BFGS polish of {len(order)}", leave=True)
+        except ImportError:
+            bar = None
+    positions, costs, n_evals = refine_positions(net, train_data, optimizer.pbest_positions[order],
+                                                 options.final_maxiter, options.gtol, n_threads)
+    winner = int(np.argmin(costs))
+    if costs[winner] < best_cost:
+        best, after = positions[winner], float(costs[winner])
+    else:
+        after = best_cost
+    records.append(RefineRecord(optimizer.iteration, "final", len(order), best_cost, after, n_evals,
+                                time.perf_counter() - start))
+    if bar is not None:
+        bar.set_postfix_str(f"{best_cost:.3g} -> {after:.3g}")
+        bar.update(1)
+        bar.close()
+    return best, after
+
+
+def _on_terminal() -> bool:
+    import sys
+
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
