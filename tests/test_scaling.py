@@ -351,6 +351,26 @@ def test_fitness_on_scaled_data_is_a_reweighted_raw_fitness(rng):
     np.testing.assert_allclose(net.fitness(params, scaled), expected, rtol=1e-9)
 
 
+@pytest.mark.skipif(not hasattr(sj.Dataset, "sample_weight"), reason="Dataset has no sample_weight yet")
+def test_fitness_relation_with_sample_weights(rng):
+    # The same per-entry reweighting inside the weighted means: row n counts sample_weight[n] times.
+    data, _ = physical_dataset(rng, n=40)
+    weights = rng.uniform(0, 3, data.n_samples)
+    weights[:5] = 0.0
+    data = sj.Dataset(data.X, y=data.y, dydx=data.dydx, sample_weight=weights)
+    scaler = Standardizer.from_data(data)
+    net = sj.MLP([3, 4, 2], "tanh")
+    params = net.init_params(3, seed=9)
+    Y, J = net.value_and_jacobian(scaler.to_raw_params(net, params), data.X)
+    y_obs = ~np.isnan(data.y) * weights[:, None]
+    d_obs = ~np.isnan(data.dydx) * weights[:, None, None]
+    value_terms = ((Y - np.nan_to_num(data.y)) / scaler.y_scale) ** 2
+    partial_terms = ((J - np.nan_to_num(data.dydx)) * scaler.x_scale / scaler.y_scale[:, None]) ** 2
+    expected = ((value_terms * y_obs).sum(axis=(1, 2)) / y_obs.sum()
+                + (partial_terms * d_obs).sum(axis=(1, 2, 3)) / d_obs.sum())
+    np.testing.assert_allclose(net.fitness(params, scaler.transform(data)), expected, rtol=1e-9)
+
+
 def test_fitness_relation_with_dataset_weights_for_one_output_and_equal_input_scales(rng):
     # With d_out = 1 and one x_scale for every input the per-entry weights are two constants, so the
     # relation holds with plain Dataset weights.
