@@ -9,6 +9,9 @@ import swarmjac as sj
 from swarmjac import ACTIVATIONS, reference
 
 from conftest import random_dataset
+from gradient_cases import assert_gradient_close, gradient_cases
+
+CASES = gradient_cases()
 
 KINKED = ("relu", "leaky_relu", "elu")
 
@@ -38,6 +41,23 @@ def test_gradient_matches_finite_differences(hidden, sizes, output, rng):
     np.testing.assert_allclose(g, _fd_gradient(net, params, data), rtol=2e-6, atol=2e-7 * np.abs(g).max())
     # The fitness is the forward-mode fitness, bit for bit.
     np.testing.assert_array_equal(f, net.fitness(params, data, mode="forward"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_reference_case(case, dtype):
+    """Every activation as hidden and output layer, every mask kind, weights, depths: kernel == reference."""
+    f_ref, g_ref = reference.fitness_and_gradient(case.net, case.params, case.data)
+    f, g = case.net.fitness_and_gradient(case.params.astype(dtype), case.data)
+    if dtype == np.float64:
+        np.testing.assert_allclose(f, f_ref, rtol=1e-12, atol=1e-300)
+        assert_gradient_close(g, g_ref, rtol=1e-9, what=case.name)
+    else:
+        # float32 kernel against the float64 reference of the float32-rounded particles.
+        f_ref, g_ref = reference.fitness_and_gradient(case.net, case.params.astype(dtype).astype(np.float64),
+                                                      case.data)
+        np.testing.assert_allclose(f, f_ref, rtol=2e-4, atol=1e-6)
+        assert_gradient_close(g, g_ref, rtol=3e-3, what=case.name)
 
 
 @pytest.mark.parametrize("output", ["linear", "sigmoid", "tanh", "sin", "gelu", "softplus"])
