@@ -1,9 +1,7 @@
 """``Regressor``: swarmjac as a scikit-learn estimator (pipelines, cross-validation, grid search, clone).
 
-A thin adapter over the public API: ``fit`` validates with scikit-learn's utilities, builds ``sj.MLP`` and
-``sj.Dataset`` (NaN = not observed, in ``y`` and in ``dydx``) and calls ``sj.fit``; ``predict`` and
-``predict_jacobian`` call the network's kernels. Only this module imports scikit-learn (``swarmjac`` loads it
-lazily, on the first use of ``sj.Regressor``), so the core never needs it.
+A thin adapter: validates with scikit-learn, builds ``sj.MLP`` and ``sj.Dataset``, calls ``sj.fit``. Only this
+module imports scikit-learn (``swarmjac`` loads it on first use of ``sj.Regressor``), never the core.
 """
 from __future__ import annotations
 
@@ -70,7 +68,8 @@ class Regressor(RegressorMixin, BaseEstimator):
         Gradient refinement of the best particles (``sj.fit(refine=...)``); None is plain PSO.
     scale : bool, default True
         Standardise inputs and outputs while training (``sj.fit(scale=...)``); the fitted network works
-        on raw-unit ``X`` either way.
+        on raw-unit ``X`` either way. ``refine`` and ``scale`` are passed on where the installed
+        ``sj.fit`` takes them (a version without them trains by plain PSO on unscaled data).
     value_weight, derivative_weight : float, default 1.0
         Weights of the value and the derivative term of the fitness (see :class:`swarmjac.Dataset`).
     random_state : int, numpy.random.Generator, numpy.random.RandomState or None, default None
@@ -169,7 +168,11 @@ class Regressor(RegressorMixin, BaseEstimator):
         ------
         ValueError
             For inputs of the wrong shape (the message names the argument), non-finite ``X``, infinite
-            targets, or targets that observe nothing.
+            targets, targets that observe nothing, or invalid settings (from ``sj.MLP`` / ``sj.fit``).
+        TypeError
+            For settings of the wrong type (``hidden_layer_sizes``, ``pso_options``, ...).
+        NotImplementedError
+            For unequal ``sample_weight`` with a ``sj.Dataset`` that does not take ``sample_weight``.
 
         Examples
         --------
