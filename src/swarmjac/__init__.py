@@ -8,9 +8,22 @@ from swarmjac.activations import ACTIVATIONS
 from swarmjac.data import Dataset
 from swarmjac.network import MLP, Objective
 from swarmjac.pso import PSO, PSOHistory, PSOResult
-from swarmjac.training import FitResult, fit, load, save
+from swarmjac.modelfile import load, save
+from swarmjac.scaling import Standardizer
+from swarmjac.refine import RefineOptions
+from swarmjac.training import FitResult, fit
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # sj.Regressor needs scikit-learn: imported on first use, so `import swarmjac` never loads it (and it
+    # stays out of __all__, so that `from swarmjac import *` does not either).
+    if name == "Regressor":
+        from swarmjac.estimator import Regressor
+
+        return Regressor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "ACTIVATIONS",
@@ -21,6 +34,8 @@ __all__ = [
     "PSO",
     "PSOHistory",
     "PSOResult",
+    "RefineOptions",
+    "Standardizer",
     "__version__",
     "fit",
     "load",
