@@ -8,7 +8,8 @@ from swarmjac.activations import ACTIVATIONS
 from swarmjac.data import Dataset
 from swarmjac.network import MLP, Objective
 from swarmjac.pso import PSO, PSOHistory, PSOResult
-from swarmjac.training import FitResult, fit, load, save
+from swarmjac.results import FitResult
+from swarmjac.training import fit, load, save
 
 __version__ = "0.1.0"
 

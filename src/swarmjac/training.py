@@ -7,7 +7,6 @@ pickle (see _io.py).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
@@ -16,45 +15,13 @@ from swarmjac._io import atomic_save_npz, load_npz
 from swarmjac._validation import check_positive_int
 from swarmjac.data import Dataset
 from swarmjac.network import MLP
-from swarmjac.pso import PSO, PSOHistory, PSOResult
+from swarmjac.pso import PSO
+from swarmjac.results import FitResult
 
 __all__ = ["FitResult", "fit", "save", "load", "MODEL_KIND"]
 
 #: ``kind`` of model files (see swarmjac._io).
 MODEL_KIND = "swarmjac-model"
-
-
-@dataclass(frozen=True)
-class FitResult:
-    """Outcome of :func:`fit`.
-
-    Attributes
-    ----------
-    net : MLP
-        The trained network's spec.
-    params : ndarray, shape (n_params,)
-        The best particle found.
-    cost : float
-        Its fitness.
-    history : PSOHistory
-        Best and mean cost per iteration.
-    optimizer : PSO
-        The optimiser, which can be run further, saved or inspected.
-    pso_result : PSOResult
-        The optimiser's own result (evaluations, wall time, why it stopped).
-    """
-
-    net: MLP
-    params: np.ndarray
-    cost: float
-    history: PSOHistory
-    optimizer: PSO
-    pso_result: PSOResult
-
-    @property
-    def stopped_reason(self) -> str:
-        """Why the run ended: "iters", "ftol", "callback" or "interrupted"."""
-        return self.pso_result.stopped_reason
 
 
 def fit(net: MLP, data: Dataset, n_particles: int = 100, iters: int = 500, seed: Any = None, *,

@@ -16,6 +16,7 @@ import io
 import json
 import math
 import os
+import zipfile
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
@@ -215,5 +216,5 @@ def from_bytes(data: Any) -> Parts:
             arrays = {name: archive[name] for name in archive.files}
         meta = json.loads(arrays.pop(_META_MEMBER).tobytes().decode("utf-8"))
         return from_record(arrays, meta)
-    except _INVALID + (OSError, EOFError, UnicodeDecodeError) as exc:
+    except _INVALID + (OSError, EOFError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
         raise ValueError(f"data is not a valid PSO swarm ({type(exc).__name__}: {exc})") from exc
