@@ -1,4 +1,4 @@
-# Tests of the particle swarm optimiser (src/swarmjac/pso.py): convergence on standard test
+# Tests of the particle swarm optimiser (src/swarmjac/pso/): convergence on standard test
 # functions, the update equation against a per-particle reference, topologies, bound handling,
 # reproducibility, checkpoint/resume equivalence, stopping rules, interrupts and validation.
 import math

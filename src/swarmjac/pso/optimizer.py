@@ -5,7 +5,6 @@
 """The :class:`PSO` optimiser (see the package docstring of :mod:`swarmjac.pso` for the update rule)."""
 from __future__ import annotations
 
-import inspect
 import os
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Union
@@ -15,9 +14,9 @@ import numpy as np
 from swarmjac.pso import checkpoint
 from swarmjac.pso.bounds import confine
 from swarmjac.pso.exchange import ExchangeMixin
-from swarmjac.pso.options import OPTION_SPECS, Options, resolve_options
+from swarmjac.pso.options import Options, constructor_signature, resolve_options
 from swarmjac.pso.runner import RunMixin
-from swarmjac.pso.state import SwarmState, initial_state, next_state
+from swarmjac.pso.state import SwarmState, check_init_positions, initial_state, next_state
 from swarmjac.pso.topologies import local_best, make_informants, random_informants
 from swarmjac.pso.views import SwarmViews
 
@@ -173,7 +172,7 @@ class PSO(SwarmViews, RunMixin, ExchangeMixin):
     def __init__(self, n_particles: int, dimensions: int, *, init_pos: Optional[np.ndarray] = None,
                  seed: Union[None, int, np.random.Generator] = None, **options: Any) -> None:
         self._opt: Options = resolve_options(n_particles=n_particles, dimensions=dimensions, **options)
-        init = None if init_pos is None else self._validate_init_pos(init_pos)
+        init = None if init_pos is None else check_init_positions(init_pos, self._opt)
         self.rng = _make_rng(seed)
         self._planned_iters: Optional[int] = self._opt.n_iters_total
         self._state: SwarmState = initial_state(self._opt, self.rng, init, make_informants)
@@ -197,24 +196,6 @@ class PSO(SwarmViews, RunMixin, ExchangeMixin):
         state = dict(self.__dict__)
         state["_bar"] = None  # a tqdm bar belongs to the run() in flight, not to the swarm
         return state
-
-    def _validate_init_pos(self, init_pos: Any) -> np.ndarray:
-        o = self._opt
-        try:
-            init = np.array(init_pos, dtype=np.float64, order="C", copy=True)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"init_pos must be a real array of shape ({o.n_particles}, {o.dimensions}), "
-                            f"got {type(init_pos).__name__}") from exc
-        expected = (o.n_particles, o.dimensions)
-        if init.shape != expected:
-            raise ValueError(f"init_pos must have shape (n_particles, dimensions) = {expected}, got {init.shape}")
-        if not np.all(np.isfinite(init)):
-            raise ValueError("init_pos must be finite")
-        if o.lower is not None:
-            outside = (init < o.lower) | (init > o.upper)
-            if outside.any():
-                raise ValueError(f"init_pos has {int(outside.sum())} coordinate(s) outside bounds")
-        return init
 
     # ---------------------------------------------------------------- one iteration
     def _inertia(self, iteration: int) -> float:
@@ -499,16 +480,4 @@ class PSO(SwarmViews, RunMixin, ExchangeMixin):
         return cls._from_parts(checkpoint.from_bytes(data))
 
 
-def _signature() -> inspect.Signature:
-    """``PSO(n_particles, dimensions, *, init_pos=None, seed=None, <every option with its default>)``."""
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    parameters = [inspect.Parameter("n_particles", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=int),
-                  inspect.Parameter("dimensions", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=int),
-                  inspect.Parameter("init_pos", keyword, default=None),
-                  inspect.Parameter("seed", keyword, default=None)]
-    parameters += [inspect.Parameter(spec.name, keyword, default=spec.default) for spec in OPTION_SPECS
-                   if spec.name not in ("n_particles", "dimensions")]
-    return inspect.Signature(parameters, return_annotation=None)
-
-
-PSO.__signature__ = _signature()
+PSO.__signature__ = constructor_signature()  # for help() and IDEs: every option of OPTION_SPECS

@@ -10,6 +10,7 @@ runs the table in order and returns an immutable :class:`Options`.
 """
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, Mapping, Optional, Tuple
@@ -19,7 +20,7 @@ import numpy as np
 from swarmjac._validation import check_choice, check_positive_int, check_real
 
 __all__ = ["OPTION_SPECS", "Options", "OptionSpec", "resolve_options", "options_to_record",
-           "options_from_record", "TOPOLOGIES", "BOUND_HANDLERS", "COEFFICIENT_FORMS"]
+           "options_from_record", "constructor_signature", "TOPOLOGIES", "BOUND_HANDLERS", "COEFFICIENT_FORMS"]
 
 TOPOLOGIES = ("global", "ring", "von_neumann", "random")
 BOUND_HANDLERS = ("reflect", "clip", "random", "periodic")
@@ -282,7 +283,9 @@ def options_to_record(options: Options) -> Tuple[Dict[str, Any], Dict[str, np.nd
 def options_from_record(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Options:
     """Inverse of :func:`options_to_record`, validating every value like the constructor does.
 
-    A JSON option missing from ``meta`` is an error (KeyError): files hold every option of their version.
+    An option missing from the record takes its default: a file written before the option existed
+    behaves as that version did (a new option's default must therefore reproduce the old behaviour).
+    ``n_particles`` and ``dimensions`` have no default and must be present.
     """
     unknown = sorted(set(meta) - {spec.name for spec in OPTION_SPECS if spec.arrays is None})
     if unknown:
@@ -293,6 +296,18 @@ def options_from_record(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray
             low, high = spec.arrays
             given[spec.name] = (arrays[low], arrays[high]) if low in arrays else None
         else:
-            value = meta[spec.name]
+            value = meta.get(spec.name, spec.default)
             given[spec.name] = tuple(value) if isinstance(value, list) else value
     return resolve_options(**given)
+
+
+def constructor_signature() -> inspect.Signature:
+    """``PSO(n_particles, dimensions, *, init_pos=None, seed=None, <every option with its default>)``."""
+    positional, keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
+    parameters = [inspect.Parameter("n_particles", positional, annotation=int),
+                  inspect.Parameter("dimensions", positional, annotation=int),
+                  inspect.Parameter("init_pos", keyword, default=None),
+                  inspect.Parameter("seed", keyword, default=None)]
+    parameters += [inspect.Parameter(spec.name, keyword, default=spec.default) for spec in OPTION_SPECS
+                   if spec.name not in ("n_particles", "dimensions")]
+    return inspect.Signature(parameters, return_annotation=None)

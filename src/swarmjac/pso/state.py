@@ -12,7 +12,7 @@ import numpy as np
 
 from swarmjac.pso.options import Options
 
-__all__ = ["SwarmState", "initial_state", "next_state", "sample_positions", "finite_mean"]
+__all__ = ["SwarmState", "check_init_positions", "initial_state", "next_state", "sample_positions", "finite_mean"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,26 @@ class SwarmState:
     history_positions: Optional[np.ndarray]
     history_len: int
     rng_state: Dict[str, Any]
+
+
+def check_init_positions(init_pos: Any, options: Options) -> np.ndarray:
+    """The user's ``init_pos`` as a new float64 (P, D) array: finite and inside the bounds."""
+    o = options
+    try:
+        init = np.array(init_pos, dtype=np.float64, order="C", copy=True)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"init_pos must be a real array of shape ({o.n_particles}, {o.dimensions}), "
+                        f"got {type(init_pos).__name__}") from exc
+    expected = (o.n_particles, o.dimensions)
+    if init.shape != expected:
+        raise ValueError(f"init_pos must have shape (n_particles, dimensions) = {expected}, got {init.shape}")
+    if not np.all(np.isfinite(init)):
+        raise ValueError("init_pos must be finite")
+    if o.lower is not None:
+        outside = (init < o.lower) | (init > o.upper)
+        if outside.any():
+            raise ValueError(f"init_pos has {int(outside.sum())} coordinate(s) outside bounds")
+    return init
 
 
 def sample_positions(options: Options, rng: np.random.Generator) -> np.ndarray:
