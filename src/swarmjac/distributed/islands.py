@@ -14,7 +14,8 @@ import numpy as np
 
 from swarmjac._validation import check_positive_int
 from swarmjac.data import Dataset
-from swarmjac.distributed.cluster import _BroadcastData, _check_client, _check_net_and_data, _gather_tasks, _task_threads
+from swarmjac.distributed.cluster import (_BroadcastData, _check_client, _check_net_and_data, _gather_tasks,
+                                          _task_threads)
 from swarmjac.network import MLP
 from swarmjac.pso import PSO, PSOResult
 from swarmjac.results import IslandDetails, IslandResult

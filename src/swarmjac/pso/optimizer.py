@@ -22,6 +22,7 @@ from swarmjac.pso.views import SwarmViews
 
 __all__ = ["PSO"]
 
+
 @dataclass(frozen=True)
 class _Proposal:
     """Positions handed out by ask() and not yet told: the next iteration, computed but not applied."""

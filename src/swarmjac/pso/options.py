@@ -88,7 +88,8 @@ def _resolve_k(k: Any, o: Mapping[str, Any]) -> Optional[int]:
             raise ValueError(f"k must be even for the ring topology (k/2 neighbours on each side), got {k}")
         return k
     if k is not None:
-        raise ValueError(f"k applies only to the 'ring' and 'random' topologies, got k={k!r} with topology={topology!r}")
+        raise ValueError(f"k applies only to the 'ring' and 'random' topologies, got k={k!r} with "
+                         f"topology={topology!r}")
     return None
 
 

@@ -184,7 +184,7 @@ class RunMixin:
             self._discard_pending()
             raise
         finally:
-            self._bar, self._in_run = None, False
+            self._bar, self._in_run, self._status = None, False, None
             if bar is not None:
                 bar.close()
         if checkpoint_path is not None and saved_at != self._state.iteration:
