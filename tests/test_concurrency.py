@@ -148,7 +148,8 @@ def test_fits_in_threads_match_serial_fits():
     configs = [dict(seed=s, topology=t) for s, t in ((0, "global"), (1, "ring"), (2, "random"), (3, "von_neumann"))]
 
     def run(config):
-        result = sj.fit(sj.MLP([2, 5, 1], "tanh"), data, n_particles=12, iters=25, n_threads=1, **config)
+        result = sj.fit(sj.MLP([2, 5, 1], "tanh"), data, n_particles=12, iters=25, n_threads=1,
+                        refine={"every": 10, "final_maxiter": 100}, **config)
         return result.params, result.history.best_cost
 
     alone = [run(config) for config in configs]
@@ -163,14 +164,16 @@ class Boom(RuntimeError):
     pass
 
 
-@pytest.mark.parametrize("raise_at", [1, 7, 12])
-def test_callback_raising_inside_fit_leaves_a_resumable_optimizer(tmp_path, raise_at):
+@pytest.mark.parametrize("raise_at,hybrid", [(1, False), (7, False), (12, False), (7, True), (12, True)])
+def test_callback_raising_inside_fit_leaves_a_resumable_optimizer(tmp_path, raise_at, hybrid):
     """A callback raising at iteration k propagates out of sj.fit; the optimiser it was handed holds exactly
     iteration k, can be saved, and resuming (from that save, in memory, or from the last periodic checkpoint)
-    ends with the straight run's result, bit for bit."""
+    ends with the straight run's result, bit for bit; for the hybrid trainer too (refinements every 5
+    iterations are part of the swarm's state)."""
     net = sj.MLP([2, 4, 1], "tanh")
     data = make_demo_data(70, seed=5)
-    options = dict(n_particles=14, iters=20, seed=11, topology="random")
+    trainer = dict(refine={"every": 5, "final_maxiter": 50}) if hybrid else dict(scale=False, refine=None)
+    options = dict(n_particles=14, iters=20, seed=11, topology="random", **trainer)
     straight = sj.fit(net, data, **options)
     seen = {}
 
@@ -187,15 +190,16 @@ def test_callback_raising_inside_fit_leaves_a_resumable_optimizer(tmp_path, rais
     saved = tmp_path / "after-error.ckpt"
     optimizer.save(saved)
 
-    resumed = sj.fit(net, data, iters=20, resume=saved)
+    resumed = sj.fit(net, data, iters=20, resume=saved, **trainer)
     np.testing.assert_array_equal(resumed.params, straight.params)
     np.testing.assert_array_equal(resumed.history.best_cost, straight.history.best_cost)
     if periodic.exists():  # the periodic checkpoint of iteration 5 or 10 is still a valid point to resume from
         assert sj.PSO.load(periodic).iteration == 5 * (raise_at // 5)
-        from_periodic = sj.fit(net, data, iters=20, resume=periodic)
+        from_periodic = sj.fit(net, data, iters=20, resume=periodic, **trainer)
         np.testing.assert_array_equal(from_periodic.params, straight.params)
     else:
         assert raise_at < 5
-    in_memory = optimizer.run(net.objective(data), 20 - raise_at)
-    np.testing.assert_array_equal(in_memory.best_position, straight.params)
-    np.testing.assert_array_equal(in_memory.history.best_cost, straight.history.best_cost)
+    if not hybrid:  # plain PSO on raw data: fit is the optimiser's own run
+        in_memory = optimizer.run(net.objective(data), 20 - raise_at)
+        np.testing.assert_array_equal(in_memory.best_position, straight.params)
+        np.testing.assert_array_equal(in_memory.history.best_cost, straight.history.best_cost)

@@ -22,12 +22,10 @@ from swarmjac.demo import make_demo_data  # noqa: E402
 from swarmjac.distributed import (  # noqa: E402
     DaskObjective,
     IslandResult,
-    _immigrate,
-    _island_epoch,
-    _state_from_bytes,
-    _state_to_bytes,
     island_fit,
 )
+from swarmjac.distributed.islands import _island_epoch  # noqa: E402
+from swarmjac.results import FitResult  # noqa: E402
 
 NET = sj.MLP([2, 6, 1], activations="tanh")
 # Island runs used by several tests: 3 islands, epochs of 6 iterations (the last one 2).
@@ -184,8 +182,8 @@ def test_island_run_equals_a_sequential_run_of_the_same_epochs(island_reference,
     states = []
     for child in children:
         rng = np.random.default_rng(child)
-        states.append(_state_to_bytes(sj.PSO(10, NET.n_params, init_pos=NET.init_params(10, seed=rng), seed=rng,
-                                             n_iters_total=20)))
+        states.append(sj.PSO(10, NET.n_params, init_pos=NET.init_params(10, seed=rng), seed=rng,
+                             n_iters_total=20).to_bytes())
     outputs = None
     for length in (6, 6, 6, 2):
         incoming = [None] * 3 if outputs is None else [
@@ -194,7 +192,7 @@ def test_island_run_equals_a_sequential_run_of_the_same_epochs(island_reference,
                                  mode="auto", n_migrants=2) for i in range(3)]
         states = [o.state for o in outputs]
     for state, remote in zip(states, island_reference.optimizers):
-        local = _state_from_bytes(state)
+        local = sj.PSO.from_bytes(state)
         np.testing.assert_array_equal(local.positions, remote.positions)
         np.testing.assert_array_equal(local.history.best_cost, remote.history.best_cost)
 
@@ -221,31 +219,34 @@ def test_without_migrants_islands_are_independent_local_runs(client2, data):
         np.testing.assert_array_equal(local.history.best_cost, remote.history.best_cost)
 
 
-def test_immigrate_replaces_exactly_the_worst_personal_bests():
-    sphere = lambda x: np.sum(x ** 2, axis=1)  # noqa: E731
-    opt = sj.PSO(6, 3, bounds=(-5, 5), seed=2)
-    opt.run(sphere, 3)
-    pbest = np.array(opt.pbest_costs)
-    worst_first = np.argsort(-pbest, kind="stable")
-    # three immigrants, best first; the third is no better than the third-worst and is refused
-    immigrants = np.array([[0.0, 0.0, 0.0], [0.1, 0.0, 0.0], [9.0, 9.0, 9.0]])
-    costs = np.array([0.0, 0.01, 243.0])
-    new = _state_from_bytes(_immigrate(_state_to_bytes(opt), immigrants, costs))
-    replaced = worst_first[:2]
-    kept = np.setdiff1d(np.arange(6), replaced)
-    np.testing.assert_array_equal(new.positions[replaced], immigrants[:2])
-    np.testing.assert_array_equal(new.pbest_positions[replaced], immigrants[:2])
-    np.testing.assert_array_equal(new.pbest_costs[replaced], costs[:2])
-    np.testing.assert_array_equal(new.costs[replaced], costs[:2])
-    np.testing.assert_array_equal(new.velocities[replaced], 0.0)
-    for name in ("positions", "velocities", "pbest_positions", "pbest_costs", "costs"):
-        np.testing.assert_array_equal(getattr(new, name)[kept], getattr(opt, name)[kept])
-    assert new.best_cost == 0.0 and np.array_equal(new.best_position, immigrants[0])
-    assert new.iteration == opt.iteration and new.rng.bit_generator.state == opt.rng.bit_generator.state
-    np.testing.assert_array_equal(new.history.best_cost, opt.history.best_cost)
-    # immigrants no better than anyone: nothing changes
-    same = _immigrate(_state_to_bytes(opt), np.full((2, 3), 5.0), np.full(2, 1e9))
-    np.testing.assert_array_equal(_state_from_bytes(same).pbest_costs, opt.pbest_costs)
+def test_island_result_is_a_fit_result(island_reference, data):
+    """One result type for fit and island_fit: the CLI reads both the same way."""
+    res = island_reference
+    assert isinstance(res, FitResult) and isinstance(res, sj.FitResult)
+    assert res.optimizer is res.optimizers[res.best_island] and res.islands.n_islands == 3
+    assert res.pso_result.n_iterations == res.n_iterations == 20
+    assert res.pso_result.n_evaluations == res.n_evaluations == sum(o.n_evaluations for o in res.optimizers)
+    assert res.pso_result.best_cost == res.cost and np.array_equal(res.pso_result.best_position, res.params)
+    assert res.pso_result.history is res.history and res.wall_time == res.pso_result.wall_time > 0
+
+
+def test_island_epoch_uses_no_files(data, monkeypatch):
+    """Migration goes through the public PSO API: no checkpoint files, no temporary directories."""
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("island_fit must not touch files to migrate")
+
+    monkeypatch.setattr(tempfile, "TemporaryDirectory", refuse)
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(sj.PSO, "save", refuse)
+    monkeypatch.setattr(sj.PSO, "load", refuse)
+    opt = sj.PSO(6, NET.n_params, init_pos=NET.init_params(6, seed=0), seed=0)
+    first = _island_epoch(opt.to_bytes(), None, net=NET, data=data, iters=3, n_threads=1, mode="auto", n_migrants=2)
+    second = _island_epoch(first.state, (first.emigrant_positions, first.emigrant_costs), net=NET, data=data,
+                           iters=3, n_threads=1, mode="auto", n_migrants=2)
+    assert sj.PSO.from_bytes(second.state).iteration == 6
+    np.testing.assert_array_equal(first.emigrant_costs, np.sort(sj.PSO.from_bytes(first.state).pbest_costs)[:2])
 
 
 def test_island_callback_stops_and_validation(client1, data):

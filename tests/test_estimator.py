@@ -25,11 +25,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import swarmjac as sj  # noqa: E402
 import swarmjac.estimator  # noqa: E402
-from swarmjac.estimator import Regressor, _accepts  # noqa: E402
-
-HAS_SAMPLE_WEIGHT = _accepts(sj.Dataset, "sample_weight")
-needs_sample_weight = pytest.mark.skipif(not HAS_SAMPLE_WEIGHT,
-                                         reason="this swarmjac's Dataset has no sample_weight yet")
+from swarmjac.estimator import Regressor  # noqa: E402
 
 # Small enough that the whole check run takes a few seconds, accurate enough for check_regressors_train
 # (R^2 > 0.5 on its data; this configuration reaches about 0.9 with plain PSO).
@@ -57,9 +53,6 @@ def expected_failed_checks(estimator: Regressor) -> dict[str, str]:
             "a swarm search amplifies such differences into another path: the two fits agree to the fit's "
             "accuracy, not to the check's 1e-7",
     }
-    if not HAS_SAMPLE_WEIGHT:
-        failed["check_sample_weights_not_overwritten"] = (
-            "unequal sample_weight needs sj.Dataset(sample_weight=...), which this swarmjac does not have yet")
     return failed
 
 
@@ -179,8 +172,8 @@ def test_same_seed_is_sj_fit_with_that_seed():
     y = smooth(X)
     reg = Regressor((5,), n_particles=15, max_iter=40, random_state=11, n_threads=1).fit(X, y)
     net = sj.MLP([2, 5, 1], activations="tanh")
-    options = {name: getattr(reg, name) for name in ("scale", "refine") if _accepts(sj.fit, name)}
-    res = sj.fit(net, sj.Dataset(X, y), n_particles=15, iters=40, seed=11, n_threads=1, **options)
+    res = sj.fit(net, sj.Dataset(X, y), n_particles=15, iters=40, seed=11, n_threads=1, scale=reg.scale,
+                 refine=reg.refine)
     assert reg.net_ == net
     np.testing.assert_array_equal(reg.params_, res.params)
     assert reg.cost_ == res.cost
@@ -294,7 +287,6 @@ def test_derivative_only_data():
 
 # ----- sample weights -----
 
-@needs_sample_weight
 def test_sample_weight_is_weighted_least_squares():
     # A linear model (no hidden layer) on two inconsistent lines: the fit must be the weighted least-squares
     # line, computed here by NumPy.
@@ -324,13 +316,6 @@ def test_zero_and_equal_weights_are_exact():
                                      sample_weight=np.r_[np.full(30, 3.0), np.zeros(10)])
     np.testing.assert_array_equal(zero.params_, plain.params_)
     assert zero.n_features_in_ == 2
-
-
-@pytest.mark.skipif(HAS_SAMPLE_WEIGHT, reason="Dataset has sample_weight")
-def test_unequal_sample_weight_without_support_is_a_clear_error():
-    X = np.random.default_rng(0).uniform(-1, 1, size=(10, 1))
-    with pytest.raises(NotImplementedError, match="sample_weight"):
-        Regressor(**FAST).fit(X, X[:, 0], sample_weight=np.arange(1.0, 11.0))
 
 
 # ----- bad input -----
@@ -405,8 +390,4 @@ for attempt in ("import swarmjac.estimator", "swarmjac.Regressor"):
 
 
 def test_exported_lazily():
-    try:
-        exported = sj.Regressor
-    except AttributeError:
-        pytest.skip("sj.Regressor is not exported by this swarmjac/__init__.py yet")
-    assert exported is Regressor
+    assert sj.Regressor is Regressor

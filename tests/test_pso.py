@@ -1,4 +1,4 @@
-# Tests of the particle swarm optimiser (src/swarmjac/pso.py): convergence on standard test
+# Tests of the particle swarm optimiser (src/swarmjac/pso/): convergence on standard test
 # functions, the update equation against a per-particle reference, topologies, bound handling,
 # reproducibility, checkpoint/resume equivalence, stopping rules, interrupts and validation.
 import math
@@ -452,13 +452,13 @@ def test_periodic_checkpoints(tmp_path, monkeypatch):
     seen = {}
 
     def callback(opt, iteration, best_cost):
-        if iteration == 10:  # the checkpoint of this iteration is already on disk
+        if iteration == 10:  # the checkpoint of this iteration is written after its callback
             seen["iteration"] = PSO.load(path).iteration
 
     opt = PSO(8, 3, bounds=(-1, 1), seed=0)
     opt.run(sphere, 12, callback=callback, checkpoint_path=path, checkpoint_every=5)
     assert saved_at == [5, 10, 12]
-    assert seen["iteration"] == 10
+    assert seen["iteration"] == 5
     assert_same_swarm(PSO.load(path), opt)
     saved_at.clear()
     opt.run(sphere, 10, checkpoint_path=path, checkpoint_every=5)

@@ -11,7 +11,8 @@ from swarmjac.pso import PSO, PSOHistory, PSOResult
 from swarmjac.modelfile import load, save
 from swarmjac.scaling import Standardizer
 from swarmjac.refine import RefineOptions
-from swarmjac.training import FitResult, fit
+from swarmjac.results import FitResult
+from swarmjac.training import fit
 
 __version__ = "0.1.0"
 

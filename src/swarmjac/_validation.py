@@ -1,4 +1,4 @@
-"""Input checks and coercions shared by the Python API (network.py, data.py, training.py).
+"""Input checks and coercions shared by the Python API (network.py, data.py, training.py, pso/).
 
 Everything the compiled core receives passes through here first: dtypes are resolved, arrays made
 C-contiguous, shapes checked, and errors name the argument with what was expected and what was received.
@@ -8,7 +8,7 @@ from __future__ import annotations
 import numbers
 import os
 import sys
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -18,6 +18,8 @@ __all__ = [
     "check_n_threads",
     "check_size",
     "check_positive_int",
+    "check_real",
+    "check_choice",
 ]
 
 _FLOAT_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -148,6 +150,56 @@ def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def check_real(value: Any, name: str, minimum: Optional[float] = None, strictly_positive: bool = False) -> float:
+    """Return ``value`` as a finite float, requiring a real number (not a bool) within the given limits.
+
+    Parameters
+    ----------
+    value : Any
+        The user's input.
+    name : str
+        Argument name for error messages.
+    minimum : float, optional
+        Smallest accepted value.
+    strictly_positive : bool, default False
+        Refuse values <= 0.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> check_real(2, "c1", minimum=0.0)
+    2.0
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} ({value!r})")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if strictly_positive and value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of the strings ``choices``.
+
+    Examples
+    --------
+    >>> check_choice("ring", "topology", ("global", "ring"))
+    'ring'
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, one of {list(choices)}, got {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
 
 
 def _physical_memory() -> int:

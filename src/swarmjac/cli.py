@@ -281,7 +281,6 @@ def _fit_on_dask(args: argparse.Namespace, net, data, fit_arguments: dict):
 
 
 def _fit_islands(args: argparse.Namespace, net, data, client):
-    import swarmjac as sj
     from swarmjac.distributed import island_fit
 
     per_island = args.particles // args.islands  # >= 1, checked by _uses_dask
@@ -297,14 +296,10 @@ def _fit_islands(args: argparse.Namespace, net, data, client):
             print(f"  iteration {iteration}/{args.iters}: best {best_costs.min():.6g} "
                   f"(islands: {', '.join(f'{c:.3g}' for c in best_costs)})", file=sys.stderr)
 
-    res = island_fit(client, net, data, n_islands=args.islands, migrate_every=migrate_every, n_migrants=migrants,
-                     n_particles_per_island=per_island, iters=args.iters, seed=args.seed, n_threads=args.threads,
-                     topology=args.topology, callback=report)
-    pso_result = sj.PSOResult(best_position=res.params, best_cost=res.cost, history=res.history,
-                              n_evaluations=res.n_evaluations, n_iterations=res.n_iterations,
-                              wall_time=res.wall_time, stopped_reason=res.stopped_reason)
-    return sj.FitResult(net=net, params=res.params, cost=res.cost, history=res.history,
-                        optimizer=res.optimizers[res.best_island], pso_result=pso_result)
+    # island_fit returns a FitResult (an IslandResult), read like the result of sj.fit.
+    return island_fit(client, net, data, n_islands=args.islands, migrate_every=migrate_every, n_migrants=migrants,
+                      n_particles_per_island=per_island, iters=args.iters, seed=args.seed, n_threads=args.threads,
+                      topology=args.topology, callback=report)
 
 
 def _run_predict(args: argparse.Namespace) -> int:

@@ -5,7 +5,6 @@ module imports scikit-learn (``swarmjac`` loads it on first use of ``sj.Regresso
 """
 from __future__ import annotations
 
-import inspect
 import numbers
 from typing import Any, Optional
 
@@ -20,18 +19,14 @@ except ImportError as exc:  # pragma: no cover - exercised only without scikit-l
     raise ImportError("swarmjac.Regressor needs scikit-learn >= 1.6: pip install 'swarmjac[sklearn]' "
                       f"({exc})") from None
 
-import swarmjac as sj
+from swarmjac.data import Dataset
+from swarmjac.network import MLP
+from swarmjac.training import fit as sj_fit
 
 __all__ = ["Regressor"]
 
 # The message scikit-learn's check_requires_y_none looks for.
 _Y_REQUIRED = "requires y to be passed, but the target y is None"
-
-
-def _accepts(function: Any, name: str) -> bool:
-    """Whether ``function`` has a named parameter ``name`` (not merely ``**kwargs``)."""
-    parameter = inspect.signature(function).parameters.get(name)
-    return parameter is not None and parameter.kind is not inspect.Parameter.VAR_KEYWORD
 
 
 def _as_seed(random_state: Any) -> Any:
@@ -203,9 +198,6 @@ class Regressor(RegressorMixin, BaseEstimator):
                 weights = weights[keep]
             if np.all(weights == weights[0]):
                 weights = None
-            elif not _accepts(sj.Dataset, "sample_weight"):
-                raise NotImplementedError("unequal sample_weight needs sj.Dataset(sample_weight=...), which "
-                                          "this version of swarmjac does not have")
 
         hidden = self.hidden_layer_sizes
         if isinstance(hidden, numbers.Integral) and not isinstance(hidden, bool):
@@ -213,18 +205,14 @@ class Regressor(RegressorMixin, BaseEstimator):
         elif isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
             raise TypeError(f"hidden_layer_sizes must be an int or a sequence of ints, "
                             f"got {type(hidden).__name__}")
-        net = sj.MLP([n_features, *hidden, n_outputs], activations=self.activation)
+        net = MLP([n_features, *hidden, n_outputs], activations=self.activation)
         dataset_options = {} if weights is None else {"sample_weight": weights}
-        data = sj.Dataset(X, y=values, dydx=derivatives, value_weight=self.value_weight,
+        data = Dataset(X, y=values, dydx=derivatives, value_weight=self.value_weight,
                           derivative_weight=self.derivative_weight, **dataset_options)
         if self.pso_options is not None and not isinstance(self.pso_options, dict):
             raise TypeError(f"pso_options must be a dict or None, got {type(self.pso_options).__name__}")
         options = dict(self.pso_options or {})
-        # sj.fit gains scale= and refine= with the fit-quality work; pass them where it takes them.
-        for name in ("scale", "refine"):
-            if _accepts(sj.fit, name):
-                options[name] = getattr(self, name)
-        result = sj.fit(net, data, n_particles=self.n_particles, iters=self.max_iter,
+        result = sj_fit(net, data, scale=self.scale, refine=self.refine, n_particles=self.n_particles, iters=self.max_iter,
                         seed=_as_seed(self.random_state), n_threads=self.n_threads,
                         progress=bool(self.verbose), **options)
         self.net_ = net

@@ -14,7 +14,7 @@ import numpy as np
 from swarmjac import _layout
 from swarmjac._layout import block_inputs, check_mode, core, mode_code
 from swarmjac._validation import as_float_array, check_n_threads, check_positive_int, check_size, result_dtype
-from swarmjac.activations import ACTIVATIONS, activation_code
+from swarmjac.activations import activation_code
 from swarmjac.data import Dataset
 
 __all__ = ["MLP", "Objective"]
@@ -322,9 +322,6 @@ class MLP:
         params = as_float_array(params[None, :] if squeeze else params, "params", dtype)
         X = as_float_array(X, "X", dtype)
         return params, X, squeeze
-
-    # TODO(merge): distributed.py still calls this; remove once it uses _layout.check_mode.
-    _check_mode = staticmethod(check_mode)
 
     def predict(self, params: Any, X: Any, n_threads: Optional[int] = None) -> np.ndarray:
         """Network outputs of every particle at every input point.

@@ -13,8 +13,9 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-__all__ = ["RefineOptions", "refine_positions"]
+__all__ = ["RefineOptions", "polish", "refine_positions"]
 
 
 @dataclass(frozen=True)
@@ -173,12 +174,64 @@ def refine_positions(net: Any, data: Any, positions: np.ndarray, maxiter: int, g
         return (x, f, n) if f < start_costs[i] else (positions[i].copy(), float(start_costs[i]), n)
 
     workers = min(len(positions), core().max_threads() if n_threads in (None, -1) else max(int(n_threads), 1))
-    if workers <= 1:
-        results = [run(i) for i in range(len(positions))]
-    else:
-        # The kernel releases the GIL, so the runs proceed in parallel; each is deterministic on its own.
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(run, range(len(positions))))
+    # L-BFGS-B's small matrix products go through BLAS; a multi-threaded BLAS makes each of them 5-30x
+    # slower than one thread (measured with OpenBLAS: 76 vs 466-3049 us per iteration at 33 parameters).
+    with threadpool_limits(limits=1, user_api="blas"):
+        if workers <= 1:
+            results = [run(i) for i in range(len(positions))]
+        else:
+            # The kernel releases the GIL, so the runs proceed in parallel; each is deterministic on its own.
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(run, range(len(positions))))
     refined = np.array([x for x, _, _ in results]).reshape(positions.shape)
     costs = np.array([f for _, f, _ in results], dtype=np.float64)
     return refined, costs, int(sum(n for _, _, n in results))
+
+
+def polish(net: Any, data: Any, positions: np.ndarray, costs: np.ndarray, options: RefineOptions,
+           n_threads: Optional[int] = None) -> tuple[np.ndarray, float, int, int]:
+    """The final polish of a trainer: long L-BFGS runs from the ``options.final_top`` best candidates.
+
+    Parameters
+    ----------
+    net : MLP
+    data : Dataset
+        The training data (standardised, when the trainer scales).
+    positions : ndarray, shape (k, n_params)
+        Candidates, e.g. a swarm's personal bests.
+    costs : ndarray, shape (k,)
+        Their costs on ``data``.
+    options : RefineOptions
+    n_threads : int or None
+        Candidates polished at once.
+
+    Returns
+    -------
+    best : ndarray, shape (n_params,)
+        The best point: a polished one, or the best candidate if no polish improved on it.
+    cost : float
+    n_polished : int
+    n_evaluations : int
+
+    Examples
+    --------
+    >>> import numpy as np, swarmjac as sj
+    >>> net = sj.MLP([1, 1], activations=["linear"])
+    >>> data = sj.Dataset([[0.0], [1.0]], y=[1.0, 3.0])
+    >>> start = np.zeros((2, 2))
+    >>> best, cost, n, _ = polish(net, data, start, net.fitness(start, data), RefineOptions(final_top=1))
+    >>> np.round(best, 6), n
+    (array([2., 1.]), 1)
+    """
+    costs = np.asarray(costs, dtype=np.float64)
+    order = np.argsort(costs, kind="stable")[: options.final_top]
+    best_index = int(order[0])
+    best, best_cost = np.array(positions[best_index], dtype=np.float64), float(costs[best_index])
+    if not (options.final_top and options.final_maxiter):
+        return best, best_cost, 0, 0
+    refined, refined_costs, n_evals = refine_positions(net, data, positions[order], options.final_maxiter,
+                                                       options.gtol, n_threads)
+    winner = int(np.argmin(refined_costs))
+    if refined_costs[winner] < best_cost:
+        best, best_cost = refined[winner], float(refined_costs[winner])
+    return best, best_cost, len(order), n_evals

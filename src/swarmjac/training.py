@@ -7,10 +7,8 @@ the end, and the result is folded back into the user's units. Model files live i
 """
 from __future__ import annotations
 
-import math
 import os
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
@@ -19,87 +17,12 @@ from swarmjac._validation import check_positive_int
 from swarmjac.data import Dataset
 from swarmjac.modelfile import MODEL_KIND, load, save  # noqa: F401  (moved; re-exported for old imports)
 from swarmjac.network import MLP
-from swarmjac.pso import PSO, PSOHistory, PSOResult
-from swarmjac.refine import RefineOptions, refine_positions
+from swarmjac.pso import PSO
+from swarmjac.refine import RefineOptions, polish, refine_positions
+from swarmjac.results import FitResult, RefineRecord
 from swarmjac.scaling import Standardizer
 
 __all__ = ["FitResult", "RefineRecord", "fit", "save", "load", "MODEL_KIND"]
-
-
-@dataclass(frozen=True)
-class RefineRecord:
-    """One gradient refinement of the hybrid trainer.
-
-    Attributes
-    ----------
-    iteration : int
-        Swarm iteration after which it ran (the last iteration for the final polish).
-    phase : str
-        "swarm" (during the swarm phase) or "final".
-    n_refined : int
-        Particles refined.
-    best_before, best_after : float
-        Best training cost before and after.
-    n_evaluations : int
-        Fitness-and-gradient evaluations it took.
-    wall_time : float
-        Seconds.
-    """
-
-    iteration: int
-    phase: str
-    n_refined: int
-    best_before: float
-    best_after: float
-    n_evaluations: int
-    wall_time: float
-
-
-@dataclass(frozen=True)
-class FitResult:
-    """Outcome of :func:`fit`.
-
-    Attributes
-    ----------
-    net : MLP
-        The trained network's spec.
-    params : ndarray, shape (n_params,)
-        The best particle found.
-        In the user's units: ``net.predict(params, X)`` on raw ``X`` gives raw-unit outputs.
-    cost : float
-        Its fitness on the user's data, ``net.fitness(params, data)``.
-    history : PSOHistory
-        Best and mean training cost per swarm iteration (in the standardised space when scaling).
-    optimizer : PSO
-        The optimiser, which can be run further, saved or inspected (its swarm lives in the
-        standardised space when scaling; the final polish is not put back into it).
-    pso_result : PSOResult
-        The optimiser's own result (evaluations, wall time, why it stopped).
-    scaler : Standardizer or None
-        The standardisation the swarm trained in (None without scaling).
-    train_cost : float
-        The best training cost (what the swarm and L-BFGS minimised).
-    refinements : tuple of RefineRecord
-        Every gradient refinement, in order (empty for plain PSO).
-    interrupted : bool
-        Whether Ctrl-C ended the run (the best point found so far is returned).
-    """
-
-    net: MLP
-    params: np.ndarray
-    cost: float
-    history: PSOHistory
-    optimizer: PSO
-    pso_result: PSOResult
-    scaler: Optional[Standardizer] = None
-    train_cost: float = math.nan
-    refinements: tuple = field(default=())
-    interrupted: bool = False
-
-    @property
-    def stopped_reason(self) -> str:
-        """Why the run ended: "iters", "ftol", "callback" or "interrupted"."""
-        return "interrupted" if self.interrupted else self.pso_result.stopped_reason
 
 
 def fit(net: MLP, data: Dataset, n_particles: int = 100, iters: int = 500, seed: Any = None, *,
@@ -196,15 +119,28 @@ def fit(net: MLP, data: Dataset, n_particles: int = 100, iters: int = 500, seed:
                          "(or pass client= to evaluate the standardised problem on Dask)")
     scaler = Standardizer.for_network(net, data) if scale else None
     train_data = scaler.transform(data) if scaler is not None else data
-    if objective is None:
-        if client is not None:
-            from swarmjac.distributed import DaskObjective
-
-            objective = DaskObjective(client, net, train_data, mode=mode)
-        else:
-            objective = net.objective(train_data, n_threads=n_threads, mode=mode)
-    elif not callable(objective):
+    if objective is not None and not callable(objective):
         raise TypeError(f"objective must be callable, got {type(objective).__name__}")
+    if client is not None:
+        from swarmjac.distributed import DaskObjective
+
+        with DaskObjective(client, net, train_data, n_threads=n_threads, mode=mode) as dask_objective:
+            return _fit(net, data, train_data, scaler, dask_objective, refine_options, n_particles, iters,
+                        seed, init_params, n_threads, mode, callback, progress, checkpoint_path,
+                        checkpoint_every, resume, pso_options)
+    if objective is None:
+        objective = net.objective(train_data, n_threads=n_threads, mode=mode)
+    return _fit(net, data, train_data, scaler, objective, refine_options, n_particles, iters, seed,
+                init_params, n_threads, mode, callback, progress, checkpoint_path, checkpoint_every, resume,
+                pso_options)
+
+
+def _fit(net: MLP, data: Dataset, train_data: Dataset, scaler: Optional[Standardizer], objective: Callable,
+         refine_options: Optional[RefineOptions], n_particles: int, iters: int, seed: Any,
+         init_params: Optional[np.ndarray], n_threads: Optional[int], mode: str, callback: Optional[Callable],
+         progress: Optional[bool], checkpoint_path: Any, checkpoint_every: Optional[int], resume: Any,
+         pso_options: dict) -> FitResult:
+    """fit() once its arguments are checked and its objective is built."""
 
     if resume is not None:
         if init_params is not None or pso_options:
@@ -272,26 +208,24 @@ def fit(net: MLP, data: Dataset, n_particles: int = 100, iters: int = 500, seed:
 def _final_polish(net: MLP, train_data: Dataset, optimizer: PSO, options: RefineOptions,
                   n_threads: Optional[int], progress: Optional[bool], records: list,
                   best: np.ndarray, best_cost: float) -> tuple[np.ndarray, float]:
-    """Polish the best personal bests with a long L-BFGS run each; the best result (or the swarm's best,
-    if nothing improved on it) is returned. The swarm itself is left as the swarm phase ended."""
+    """Polish the swarm's best personal bests (refine.polish), with a progress bar when asked; the swarm
+    itself is left as the swarm phase ended."""
     start = time.perf_counter()
-    order = np.argsort(optimizer.pbest_costs, kind="stable")[: options.final_top]
     bar = None
     if progress or (progress is None and _on_terminal()):
         try:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=1, desc=f"L-BFGS polish of {len(order)}", leave=True)
+            bar = tqdm(total=1, desc=f"L-BFGS polish of {min(options.final_top, optimizer.n_particles)}")
         except ImportError:
             bar = None
-    positions, costs, n_evals = refine_positions(net, train_data, optimizer.pbest_positions[order],
-                                                 options.final_maxiter, options.gtol, n_threads)
-    winner = int(np.argmin(costs))
-    if costs[winner] < best_cost:
-        best, after = positions[winner], float(costs[winner])
+    polished, polished_cost, n_polished, n_evals = polish(net, train_data, optimizer.pbest_positions,
+                                                          optimizer.pbest_costs, options, n_threads)
+    if polished_cost < best_cost:
+        best, after = polished, polished_cost
     else:
         after = best_cost
-    records.append(RefineRecord(optimizer.iteration, "final", len(order), best_cost, after, n_evals,
+    records.append(RefineRecord(optimizer.iteration, "final", n_polished, best_cost, after, n_evals,
                                 time.perf_counter() - start))
     if bar is not None:
         bar.set_postfix_str(f"{best_cost:.3g} -> {after:.3g}")
