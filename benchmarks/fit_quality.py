@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import datetime
 import inspect
 import json
@@ -21,7 +22,7 @@ import sys
 import time
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 from scipy.stats import qmc
@@ -100,13 +101,13 @@ def get_problem(name: str) -> Problem:
     if name == "demo":
         # The three sizes of the issue's table: bigger networks should buy accuracy.
         return Problem("demo", np.array([DEMO_DOMAIN, DEMO_DOMAIN]), demo_function, demo_gradient,
-                       n_train=300, iters=2000, hidden=[(8,), (16, 16), (32, 32)])
+                       n_train=300, iters=1000, hidden=[(8,), (16, 16), (32, 32)])
     if name == "branin":
-        return _smt_problem(name, "Branin", n_train=100, iters=4000)
+        return _smt_problem(name, "Branin", n_train=100, iters=2000)
     if name == "rosenbrock":
-        return _smt_problem(name, "Rosenbrock", n_train=200, iters=4000, ndim=4)
+        return _smt_problem(name, "Rosenbrock", n_train=200, iters=2000, ndim=4)
     if name == "waterflow":
-        return _smt_problem(name, "WaterFlow", n_train=400, iters=2500)
+        return _smt_problem(name, "WaterFlow", n_train=400, iters=1500)
     raise ValueError(f"unknown problem {name!r}; expected one of {', '.join(PROBLEMS)}")
 
 
@@ -252,6 +253,22 @@ def fit_jenn(layer_sizes: list[int], data: TrainingSet, options: dict[str, Any]
     return predict, wall
 
 
+@contextlib.contextmanager
+def blas_threads(threads: Optional[int]) -> Iterator[None]:
+    """Limit the BLAS threads NumPy (hence JENN) uses to ``threads`` (None: leave them alone)."""
+    if threads is None:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        print("note: threadpoolctl is not installed, so JENN's BLAS threads are not limited", file=sys.stderr)
+        yield
+        return
+    with threadpool_limits(limits=threads):
+        yield
+
+
 def jenn_matched_iters(layer_sizes: list[int], data: TrainingSet, options: dict[str, Any],
                        target_seconds: float) -> int:
     """JENN's ``max_iter`` whose wall time is about ``target_seconds``, from a short calibration fit."""
@@ -270,11 +287,12 @@ def _format_options(options: dict[str, Any]) -> str:
 def run_benchmark(problem_names: Sequence[str], methods: Sequence[str], data_kinds: Sequence[str],
                   sj_options: dict[str, Any], jenn_options: dict[str, Any], *, quick: bool = False,
                   jenn_max_iter: Optional[int] = None, hidden: Optional[list] = None, seed: int = 0,
-                  log: Callable[[str], None] = lambda message: None) -> list[dict[str, Any]]:
+                  threads: Optional[int] = None, log: Callable[[str], None] = lambda message: None) -> list[dict[str, Any]]:
     """Train every (problem, network, data kind, method) and return one result row each.
 
     JENN runs after swarmjac on the same data and network with ``max_iter`` chosen so that its wall time
-    is about that of the first swarmjac variant (unless ``jenn_max_iter`` fixes it).
+    is about that of the first swarmjac variant (unless ``jenn_max_iter`` fixes it). ``threads`` sets
+    swarmjac's ``n_threads`` (unless ``sj_options`` does) and limits JENN's BLAS threads.
     """
     rows = []
     for name in problem_names:
@@ -283,6 +301,8 @@ def run_benchmark(problem_names: Sequence[str], methods: Sequence[str], data_kin
         iters = QUICK["iters"] if quick else problem.iters
         n_test = QUICK["n_test"] if quick else N_TEST
         user_sj = ({"n_particles": QUICK["n_particles"]} if quick else {}) | sj_options
+        if threads is not None:
+            user_sj.setdefault("n_threads", threads)
         X_test, y_test, dydx_test = make_test_set(problem, n_test, seed)
         sets = make_training_sets(problem, n_train, seed)
         for hidden_sizes in hidden or (QUICK["hidden"] if quick else problem.hidden):
@@ -304,8 +324,10 @@ def run_benchmark(problem_names: Sequence[str], methods: Sequence[str], data_kin
                     if jenn_max_iter is not None:
                         options["max_iter"] = jenn_max_iter
                     elif sj_wall is not None and "max_iter" not in jenn_options:
-                        options["max_iter"] = jenn_matched_iters(layer_sizes, data, options, sj_wall)
-                    predict, wall = fit_jenn(layer_sizes, data, options)
+                        with blas_threads(threads):
+                            options["max_iter"] = jenn_matched_iters(layer_sizes, data, options, sj_wall)
+                    with blas_threads(threads):
+                        predict, wall = fit_jenn(layer_sizes, data, options)
                     matched = jenn_max_iter is None and "max_iter" not in jenn_options and sj_wall is not None
                     runs.append(("jenn (time-matched)" if matched else "jenn", options, predict, wall))
                 for label, options, predict, wall in runs:
@@ -384,6 +406,9 @@ def main(argv: Optional[Sequence[str]] = None) -> list[dict[str, Any]]:
     parser.add_argument("--jenn-max-iter", type=int, default=None, help="fixed max_iter instead of matching")
     parser.add_argument("--hidden", type=_hidden, default=None,
                         help="hidden layers for every problem, e.g. '8 16,16' (default: per problem)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="swarmjac's n_threads and JENN's BLAS threads (default: swarmjac on every core, "
+                             "BLAS as configured); 1 gives steadier times on a shared machine")
     parser.add_argument("--seed", type=int, default=0, help="seed of the data sets and the fits")
     parser.add_argument("--quick", action="store_true", help="tiny data, few iterations (smoke test)")
     parser.add_argument("--json", metavar="PATH", help="also write the rows and the environment as JSON")
@@ -400,11 +425,13 @@ def main(argv: Optional[Sequence[str]] = None) -> list[dict[str, Any]]:
     print(f"# fit quality ({env['date']})\n\ncommand: `{command}`\n")
     for key in ("swarmjac", "jenn", "smt", "numpy", "python", "cpu", "load_average_1min"):
         print(f"- {key}: {env[key]}")
+    print(f"- threads: {'every core for swarmjac, BLAS as configured' if args.threads is None else args.threads}")
     print()
     rows = run_benchmark(_csv(args.problems, PROBLEMS, "--problems"), methods,
                          _csv(args.data, DATA_KINDS, "--data"), parse_options(args.sj_option, "--sj-option"),
                          parse_options(args.jenn_option, "--jenn-option"), quick=args.quick,
                          jenn_max_iter=args.jenn_max_iter, hidden=args.hidden, seed=args.seed,
+                         threads=args.threads,
                          log=lambda message: print(message, file=sys.stderr, flush=True))
     print(format_table(rows))
     print("\nvalues: held-out RMSE / std(y); partials: mean over j of RMSE_j * std(x_j) / std(y); "
