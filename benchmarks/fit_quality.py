@@ -103,7 +103,7 @@ def get_problem(name: str) -> Problem:
         return Problem("demo", np.array([DEMO_DOMAIN, DEMO_DOMAIN]), demo_function, demo_gradient,
                        n_train=300, iters=1000, hidden=[(8,), (16, 16), (32, 32)])
     if name == "branin":
-        return _smt_problem(name, "Branin", n_train=100, iters=2000)
+        return _smt_problem(name, "Branin", n_train=100, iters=3000)
     if name == "rosenbrock":
         return _smt_problem(name, "Rosenbrock", n_train=200, iters=2000, ndim=4)
     if name == "waterflow":
