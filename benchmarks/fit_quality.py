@@ -273,7 +273,7 @@ def jenn_matched_iters(layer_sizes: list[int], data: TrainingSet, options: dict[
                        target_seconds: float) -> int:
     """JENN's ``max_iter`` whose wall time is about ``target_seconds``, from a short calibration fit."""
     _, wall = fit_jenn(layer_sizes, data, {**options, "max_iter": JENN_CALIBRATION_ITERS})
-    return max(1, int(round(target_seconds * JENN_CALIBRATION_ITERS / max(wall, 1e-9))))
+    return max(1, round(target_seconds * JENN_CALIBRATION_ITERS / max(wall, 1e-9)))
 
 
 # ----------------------------------------------------------------------------------------------------
