@@ -1,0 +1,76 @@
+"""Smoke test of the fit-quality benchmark (benchmarks/fit_quality.py) in its quick setting.
+
+Runs in a few seconds: the demo problem with swarmjac only (JENN too where it is installed; SMT is not
+needed). Run with ``PYTHONPATH=src python -m pytest -q benchmarks/test_fit_quality.py``.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import fit_quality as fq  # noqa: E402
+
+
+def _check_rows(rows: list[dict], methods: list[str]) -> None:
+    assert [(row["problem"], row["data"]) for row in rows] == [
+        ("demo", kind) for kind in fq.DATA_KINDS for _ in methods]
+    assert [row["method"] for row in rows] == methods * len(fq.DATA_KINDS)
+    for row in rows:
+        assert row["layer_sizes"] == [2, *fq.QUICK["hidden"][0], 1]
+        for key in ("wall_s", "value_rel_rmse", "partial_rel_rmse"):
+            assert math.isfinite(row[key]) and row[key] >= 0, (key, row)
+        assert len(row["partial_rel_rmse_each"]) == 2
+
+
+def test_quick_demo_swarmjac(tmp_path, capsys):
+    out = tmp_path / "fit.json"
+    rows = fq.main(["--quick", "--problems", "demo", "--methods", "swarmjac", "--json", str(out)])
+    methods = [label for label, _ in fq.swarmjac_variants(fq.QUICK["iters"], {})]
+    _check_rows(rows, methods)
+    table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| demo")]
+    assert len(table) == len(rows)
+    saved = json.loads(out.read_text())
+    assert len(saved["rows"]) == len(rows) and "swarmjac" in saved["environment"]
+
+
+def test_options_pass_through():
+    # A command-line option reaches sj.fit and the table: iters=3 is used instead of the problem's.
+    rows = fq.run_benchmark(["demo"], ["swarmjac"], ["mixed"], fq.parse_options(["iters=3"], "--sj-option"),
+                            {}, quick=True)
+    assert all(row["options"]["iters"] == 3 for row in rows)
+    assert "iters=3" in fq.format_table(rows)
+
+
+def test_metrics_against_hand_computed():
+    X = np.array([[0.0, 0.0], [2.0, 4.0]])  # std(x) = (1, 2)
+    y = np.array([1.0, 3.0])  # std(y) = 1
+    dydx = np.zeros((2, 2))
+    errors = fq.relative_errors(X, y, dydx, y + 0.5, dydx + np.array([1.0, 0.25]))
+    assert errors["value_rel_rmse"] == pytest.approx(0.5)
+    assert errors["partial_rel_rmse_each"] == pytest.approx([1.0, 0.5])
+    assert errors["partial_rel_rmse"] == pytest.approx(0.75)
+
+
+def test_mixed_rows_observe_one_quantity():
+    problem = fq.get_problem("demo")
+    sets = fq.make_training_sets(problem, 9, seed=0)
+    mixed, full = sets["mixed"], sets["full"]
+    counts = (~np.isnan(mixed.y)).astype(int) + (~np.isnan(mixed.dydx)).sum(axis=1)
+    assert np.all(counts == 1)
+    np.testing.assert_array_equal(mixed.X, full.X)
+    np.testing.assert_allclose(full.dydx, problem.gradient(full.X))
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jenn") is None, reason="jenn not installed")
+def test_quick_demo_with_jenn():
+    rows = fq.run_benchmark(["demo"], ["swarmjac", "jenn"], list(fq.DATA_KINDS), {}, {}, quick=True)
+    methods = [label for label, _ in fq.swarmjac_variants(fq.QUICK["iters"], {})] + ["jenn (time-matched)"]
+    _check_rows(rows, methods)
