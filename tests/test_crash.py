@@ -158,8 +158,14 @@ def test_sigint_saves_the_checkpoint_and_the_best_model_then_resumes(workdir, st
     net, params = sj.load(model)
     extra = load_npz(model, kind=MODEL_KIND)[1]["extra"]
     assert extra["iterations"] == iteration
-    np.testing.assert_array_equal(params, arrays["gbest_position"])
-    assert extra["cost"] == meta["state"]["gbest_cost"]
+    # The model is the swarm's best, folded from the standardised space the swarm trains in into the data's
+    # units (an interrupted run skips the final polish), and its cost is that of the raw data.
+    data = sj.Dataset.from_csv(workdir / "data.csv")
+    scaler = sj.Standardizer.for_network(net, data)
+    np.testing.assert_array_equal(params, scaler.to_raw_params(net, arrays["gbest_position"]))
+    assert extra["cost"] == pytest.approx(float(net.fitness(params, data)), rel=1e-12)
+    assert float(net.fitness(arrays["gbest_position"], scaler.transform(data))) == pytest.approx(
+        meta["state"]["gbest_cost"], rel=1e-12)  # (refined costs come from the forward-mode gradient kernel)
     run_to_completion(fit_command(workdir, resume=True))
     assert_same_files(model, straight / "model.npz", MODEL_KIND)
     assert_same_files(checkpoint, straight / "run.ckpt", CHECKPOINT_KIND)

@@ -29,7 +29,9 @@ from swarmjac.results import FitResult  # noqa: E402
 
 NET = sj.MLP([2, 6, 1], activations="tanh")
 # Island runs used by several tests: 3 islands, epochs of 6 iterations (the last one 2).
-ISLANDS = dict(n_islands=3, migrate_every=6, n_migrants=2, n_particles_per_island=10, iters=20, seed=11)
+# Plain PSO on the data as given (scale=False, refine=None): these tests compare islands with local PSO runs.
+ISLANDS = dict(n_islands=3, migrate_every=6, n_migrants=2, n_particles_per_island=10, iters=20, seed=11,
+               scale=False, refine=None)
 
 
 def _start_cluster(n_workers: int):
@@ -207,7 +209,7 @@ def test_migration_moves_the_best_along_the_ring(island_reference):
 
 def test_without_migrants_islands_are_independent_local_runs(client2, data):
     res = island_fit(client2, NET, data, n_islands=2, migrate_every=4, n_migrants=0, n_particles_per_island=8,
-                     iters=10, seed=7, topology="ring")
+                     iters=10, seed=7, topology="ring", scale=False, refine=None)
     assert res.n_migrations == 0
     for child, remote in zip(np.random.SeedSequence(7).spawn(2), res.optimizers):
         rng = np.random.default_rng(child)
@@ -247,6 +249,19 @@ def test_island_epoch_uses_no_files(data, monkeypatch):
                            iters=3, n_threads=1, mode="auto", n_migrants=2)
     assert sj.PSO.from_bytes(second.state).iteration == 6
     np.testing.assert_array_equal(first.emigrant_costs, np.sort(sj.PSO.from_bytes(first.state).pbest_costs)[:2])
+
+
+def test_island_fit_standardises_and_polishes_by_default(client1, data):
+    """The default island run trains on standardised data, polishes the best island bests by L-BFGS and
+    returns raw-unit parameters whose cost is their fitness on the raw data."""
+    common = dict(n_islands=2, migrate_every=5, n_migrants=1, n_particles_per_island=6, iters=10, seed=2)
+    plain = island_fit(client1, NET, data, scale=False, refine=None, **common)
+    hybrid = island_fit(client1, NET, data, refine={"final_maxiter": 200}, **common)
+    assert hybrid.scaler is not None and hybrid.refinements[-1].phase == "final"
+    assert hybrid.cost == pytest.approx(float(NET.fitness(hybrid.params, data)), rel=1e-12)
+    assert hybrid.cost < plain.cost
+    np.testing.assert_array_equal(hybrid.params, hybrid.scaler.to_raw_params(NET, hybrid.scaler.to_scaled_params(
+        NET, hybrid.params)))
 
 
 def test_island_callback_stops_and_validation(client1, data):

@@ -54,6 +54,30 @@ def _add_training_options(parser: argparse.ArgumentParser, particles: int, iters
                         help="PSO topology (default %(default)s)")
     parser.add_argument("--threads", type=int, default=None, help="kernel threads (default: every core)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    trainer = parser.add_argument_group("trainer", "the hybrid trainer: standardised data, PSO, L-BFGS refinement")
+    trainer.add_argument("--no-scale", action="store_true",
+                         help="train on the data as given, not standardised")
+    trainer.add_argument("--refine", choices=["lbfgs", "none"], default="lbfgs",
+                         help="gradient refinement of the best particles (default %(default)s; none: plain PSO)")
+    trainer.add_argument("--refine-every", type=int, default=None,
+                         help="iterations between refinements during the swarm phase (0: only at the end)")
+    trainer.add_argument("--polish-iters", type=int, default=None,
+                         help="L-BFGS iterations of the final polish of each of the best particles")
+
+
+def _trainer_options(args: argparse.Namespace) -> dict:
+    """sj.fit's scale= and refine= from the trainer options."""
+    if args.refine == "none":
+        if args.refine_every is not None or args.polish_iters is not None:
+            raise CLIError("--refine-every and --polish-iters need --refine lbfgs")
+        refine = None
+    else:
+        refine = {}
+        if args.refine_every is not None:
+            refine["every"] = args.refine_every
+        if args.polish_iters is not None:
+            refine["final_maxiter"] = args.polish_iters
+    return {"scale": not args.no_scale, "refine": refine}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,20 +137,26 @@ def _run_demo(args: argparse.Namespace) -> int:
     print("swarmjac demo: fit f(x1, x2) = sin(x1) cos(x2) on [-2, 2]^2 from mixed observations")
     print(f"  data:    {data}")
     print(f"  network: {net} ({net.n_params} parameters)")
-    print(f"  PSO:     {args.particles} particles, {args.iters} iterations, topology {args.topology}, seed {args.seed}")
+    trainer = _trainer_options(args)
+    print(f"  trainer: {'standardised data, ' if trainer['scale'] else ''}PSO {args.particles} particles x "
+          f"{args.iters} iterations (topology {args.topology}, seed {args.seed})"
+          + (", L-BFGS refinement of the best particles" if trainer["refine"] is not None else ""))
     start = time.perf_counter()
     result = sj.fit(net, data, n_particles=args.particles, iters=args.iters, seed=args.seed,
-                    topology=args.topology, n_threads=args.threads, progress=_progress(args.quiet))
+                    topology=args.topology, n_threads=args.threads, progress=_progress(args.quiet), **trainer)
     elapsed = time.perf_counter() - start
     evaluations = result.pso_result.n_evaluations
-    print(f"  trained in {elapsed:.1f} s: {evaluations} particle evaluations "
-          f"({evaluations * data.n_samples / elapsed / 1e6:.1f} M particle-samples/s), final fitness {result.cost:.3g}")
+    refine_time = sum(record.wall_time for record in result.refinements)
+    gradient_evaluations = sum(record.n_evaluations for record in result.refinements)
+    print(f"  trained in {elapsed:.1f} s: {evaluations} swarm evaluations"
+          + (f", {gradient_evaluations} L-BFGS evaluations ({refine_time:.1f} s)" if result.refinements else "")
+          + f"; final fitness {result.cost:.3g}")
     quality = evaluate_fit(net, result.params)
     rel = quality.relative()
     print("  held-out fit on 2000 fresh points (RMSE, and RMSE / spread of the truth):")
-    print(f"    y       RMSE {quality.rmse_value:.4f}  ({100 * rel[0]:.1f}% of spread {quality.spread_value:.3f})")
+    print(f"    y       RMSE {quality.rmse_value:.5f}  ({100 * rel[0]:.2f}% of spread {quality.spread_value:.3f})")
     for j in range(2):
-        print(f"    dy/dx{j + 1}  RMSE {quality.rmse_partials[j]:.4f}  ({100 * rel[j + 1]:.1f}% of spread "
+        print(f"    dy/dx{j + 1}  RMSE {quality.rmse_partials[j]:.5f}  ({100 * rel[j + 1]:.2f}% of spread "
               f"{quality.spread_partials[j]:.3f})")
     model_path = os.path.join(args.out_dir, "swarmjac-demo-model.npz")
     sj.save(model_path, net, result.params, cost=result.cost, inputs=list(data.input_names),
@@ -167,7 +197,7 @@ def _run_fit(args: argparse.Namespace) -> int:
     fit_arguments = dict(n_particles=args.particles, iters=args.iters, seed=args.seed, n_threads=args.threads,
                          progress=_progress(args.quiet), checkpoint_path=args.checkpoint,
                          checkpoint_every=args.checkpoint_every if args.checkpoint else None,
-                         resume=args.resume, **options)
+                         resume=args.resume, **_trainer_options(args), **options)
     if _uses_dask(args):
         result = _fit_on_dask(args, net, data, fit_arguments)
     else:
@@ -266,7 +296,6 @@ def _dask_client(args: argparse.Namespace) -> Iterator:
 def _fit_on_dask(args: argparse.Namespace, net, data, fit_arguments: dict):
     """``swarmjac fit`` on a Dask cluster: one swarm through a DaskObjective, or ``--islands``."""
     import swarmjac as sj
-    from swarmjac.distributed import DaskObjective
 
     with _dask_client(args) as client:
         if not args.quiet:
@@ -275,9 +304,8 @@ def _fit_on_dask(args: argparse.Namespace, net, data, fit_arguments: dict):
                   f"{sum(nthreads.values())} threads", file=sys.stderr)
         if args.islands is not None:
             return _fit_islands(args, net, data, client)
-        with DaskObjective(client, net, data, n_threads=args.threads) as objective:
-            # The same swarm and run as a local `swarmjac fit`: only where the fitness is computed changes.
-            return sj.fit(net, data, objective=objective, **fit_arguments)
+        # The same swarm and run as a local `swarmjac fit`: only where the fitness is computed changes.
+        return sj.fit(net, data, client=client, **fit_arguments)
 
 
 def _fit_islands(args: argparse.Namespace, net, data, client):
@@ -299,7 +327,7 @@ def _fit_islands(args: argparse.Namespace, net, data, client):
     # island_fit returns a FitResult (an IslandResult), read like the result of sj.fit.
     return island_fit(client, net, data, n_islands=args.islands, migrate_every=migrate_every, n_migrants=migrants,
                       n_particles_per_island=per_island, iters=args.iters, seed=args.seed, n_threads=args.threads,
-                      topology=args.topology, callback=report)
+                      topology=args.topology, callback=report, **_trainer_options(args))
 
 
 def _run_predict(args: argparse.Namespace) -> int:
