@@ -364,7 +364,7 @@ def gradient_table(results: list[GradientResult], threads: int, jax_version: Opt
         "their adjoints (f'(z) and f''(z) terms) with batched matmuls; it gets whichever of 1 or T OpenBLAS "
         "threads was faster (last row).",
         ("JAX " + (jax_version or "") + ": benchmarks/peers.py, jit(vmap(value_and_grad(loss))) over particles, "
-         "loss = the same fitness with the observed partials by jvp along the observed input directions; "
+         "loss = the same fitness with the partials by jax.linearize along the observed input directions; "
          "float64 via jax_enable_x64; XLA's own CPU threads; compiled in the untimed warm-up call."),
         "Largest |g - g_NumPy| over the swarm divided by the largest |g_NumPy| entry (float32 paths against the "
         "float64 NumPy gradient).",

@@ -289,8 +289,8 @@ def jax_fitness_and_gradient_factory() -> Optional[Callable[[Any, np.ndarray, An
     """``jax.jit(jax.vmap(jax.value_and_grad(loss)))`` of the fitness, or None without jax.
 
     ``loss(theta)`` is one particle's fitness exactly as ``net.fitness`` defines it: the outputs at every
-    point, the input tangents along every direction some row observes by ``jax.jvp`` (forward mode, as the
-    kernel carries them), and the masked, weighted mean squared errors of both terms. ``value_and_grad``
+    point, the input tangents along every direction some row observes by ``jax.linearize`` (forward mode,
+    as the kernel carries them), and the masked, weighted mean squared errors of both terms. ``value_and_grad``
     then differentiates that by reverse mode, i.e. reverse-over-forward, the mixed second derivatives
     included.
 
@@ -323,9 +323,10 @@ def jax_fitness_and_gradient_factory() -> Optional[Callable[[Any, np.ndarray, An
 
         def loss(theta: Any) -> Any:
             def value_and_tangents(x: Any) -> tuple[Any, Any]:
-                at = lambda v: network(theta, v)  # noqa: E731
-                tangents = jax.vmap(lambda e: jax.jvp(at, (x,), (e,))[1])(tangents_in)  # (n_dir, d_out)
-                return at(x), tangents.T  # (d_out,), (d_out, n_dir)
+                # linearize: one forward pass, then its linear map along each direction (measured faster
+                # than vmapping jax.jvp, which recomputes the primal, and than jax.jacfwd).
+                y, along = jax.linearize(lambda v: network(theta, v), x)
+                return y, jax.vmap(along)(tangents_in).T  # (d_out,), (d_out, n_dir)
             Y, T = jax.vmap(value_and_tangents)(X)  # (N, d_out), (N, d_out, n_dir)
             f = jnp.sum(y_coef * (Y - y) ** 2) + jnp.sum(dydx_coef * (T - dydx) ** 2)
             return jnp.where(jnp.isfinite(f), f, jnp.inf)
