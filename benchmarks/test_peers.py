@@ -90,6 +90,30 @@ def test_numpy_gradient_matches_finite_differences(activation: str, kind: str) -
     _assert_gradient(g, finite_difference_gradient(net, params, data), rtol=1e-6)
 
 
+def _weighted_data() -> sj.Dataset:
+    """Mixed data with uneven row weights, or a skip where the Dataset has no sample_weight yet."""
+    plain = _data("mixed")
+    weights = np.random.default_rng(5).uniform(0.0, 3.0, size=plain.n_samples)
+    try:
+        return sj.Dataset(plain.X, y=plain.y, dydx=plain.dydx, sample_weight=weights)
+    except TypeError:
+        pytest.skip("this swarmjac's Dataset has no sample_weight")
+
+
+def test_numpy_gradient_with_sample_weights() -> None:
+    # The peers read data.sample_weight as weighted means; finite differences of net.fitness say whether
+    # that is the fitness the package defines.
+    net, data = _net("tanh"), _weighted_data()
+    params = _params(net)
+    f, g = baseline.numpy_fitness_and_gradient(net, params, data)
+    np.testing.assert_allclose(f, net.fitness(params, data), rtol=1e-12)
+    _assert_gradient(g, finite_difference_gradient(net, params, data), rtol=1e-6)
+    if JAX_FITNESS_AND_GRADIENT is not None:
+        f_jax, g_jax = JAX_FITNESS_AND_GRADIENT(net, params, data)
+        np.testing.assert_allclose(f_jax, f, rtol=1e-12)
+        _assert_gradient(g_jax, g, rtol=1e-11)
+
+
 def test_numpy_gradient_chunks_and_dtypes() -> None:
     net, data = _net("tanh"), _data("mixed")
     params = _params(net, n_particles=5)
