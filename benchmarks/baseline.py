@@ -2,7 +2,8 @@
 
 What a competent NumPy user would write without swarmjac: forward-mode value + input-Jacobian with the
 particle axis batched in ``np.matmul`` and the value and tangent columns of every sample stacked side by
-side, no Python loop over particles or samples. It never imports the compiled core (swarmjac._kernels).
+side, no Python loop over particles or samples; and for the weight gradient of the fitness, reverse mode
+over those columns (reverse-over-forward). It never imports the compiled core (swarmjac._kernels).
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import numpy as np
 
 from swarmjac.activations import evaluate
 
-__all__ = ["forward_columns", "numpy_value_and_jacobian", "numpy_fitness"]
+__all__ = ["forward_columns", "numpy_value_and_jacobian", "numpy_fitness", "second_derivative",
+           "numpy_fitness_and_gradient"]
 
 
 def _working_dtype(params: np.ndarray, X: np.ndarray) -> np.dtype:
@@ -191,3 +193,210 @@ def numpy_fitness(net: Any, params: Any, data: Any) -> np.ndarray:
             total += data.derivative_weight / n_partials * np.einsum("pi,pi->p", residual, residual)
     total[~np.isfinite(total)] = np.inf
     return total.astype(dtype)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Weight gradient of the fitness: reverse mode over the forward columns
+
+#: The tanh form of gelu, as in swarmjac.activations.
+_GELU_K0 = 0.7978845608028654
+_GELU_K1 = 0.044715
+_GELU_CLAMP = 20.0
+#: Memory the stored forward columns of one chunk of particles may take (the gradient keeps every
+#: layer's input and pre-activation tangents for the backward sweep).
+CHUNK_BYTES = 256 * 2 ** 20
+
+
+def second_derivative(name: str, z: np.ndarray, a: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """``f''(z)`` of an activation, from ``z``, ``a = f(z)`` and ``d = f'(z)`` (as ``evaluate`` returns them).
+
+    The tangents carry ``f'(z) dz``; differentiating them with respect to the weights needs ``f''``.
+    Piecewise-linear activations (linear, relu, leaky_relu) have ``f'' = 0``, elu's is taken on the branch
+    ``evaluate`` takes its ``f'`` from (``z <= 0`` is the exponential branch).
+
+    Parameters
+    ----------
+    name : str
+    z, a, d : ndarray
+        Same shape and dtype.
+
+    Returns
+    -------
+    ndarray
+        Same shape and dtype as ``z``.
+
+    Examples
+    --------
+    >>> z = np.array([0.0])
+    >>> a, d = evaluate("sigmoid", z)
+    >>> second_derivative("sigmoid", z, a, d)
+    array([0.])
+    >>> a, d = evaluate("sin", np.array([np.pi / 2]))
+    >>> second_derivative("sin", np.array([np.pi / 2]), a, d)
+    array([-1.])
+    """
+    if name in ("linear", "relu", "leaky_relu"):
+        return np.zeros_like(z)
+    if name == "sigmoid":  # s' = s (1 - s), s'' = s' (1 - 2 s)
+        return d * (1 - 2 * a)
+    if name == "tanh":  # t' = 1 - t^2, t'' = -2 t t'
+        return -2 * a * d
+    if name == "softplus":  # f' = s, f'' = s (1 - s)
+        return d * (1 - d)
+    if name == "elu":
+        return np.where(z > 0, 0, d).astype(z.dtype)
+    if name == "sin":
+        return -a
+    if name == "gelu":
+        # f = z (1 + t) / 2 with t = tanh(u), u = k0 (z + k1 z^3) (z clamped inside the tanh, where t = +-1
+        # beyond the clamp anyway): f'' = (1 - t^2) (u' + z (u'' - 2 t u'^2) / 2).
+        k0, k1 = _GELU_K0, _GELU_K1
+        zc = np.clip(z, -_GELU_CLAMP, _GELU_CLAMP)
+        t = np.tanh(k0 * (zc + k1 * zc ** 3))
+        du = k0 * (1 + 3 * k1 * zc ** 2)
+        ddu = 6 * k0 * k1 * zc
+        return ((1 - t * t) * (du + 0.5 * zc * (ddu - 2 * t * du * du))).astype(z.dtype)
+    evaluate(name, z)  # raises the standard message for unknown names
+    raise AssertionError("unreachable")
+
+
+def _gradient_chunk(net: Any, params: np.ndarray, X: np.ndarray, directions: np.ndarray, y: np.ndarray,
+                    y_coef: np.ndarray, dydx: np.ndarray, dydx_coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fitness and weight gradient of a chunk of particles (see numpy_fitness_and_gradient).
+
+    ``y``, ``y_coef`` are (d_out, N) and ``dydx``, ``dydx_coef`` (d_out, n_dir, N): the layouts of the
+    value and tangent columns of the output layer.
+    """
+    sizes, names = net.layer_sizes, net.activations
+    P, N, n_dir = params.shape[0], X.shape[0], directions.size
+    layers = _layers(net, params)
+    # Forward, keeping for every layer its input columns H (P, in, 1 + n_dir, N), f'(z), f''(z) and the
+    # pre-activation tangents dZ (P, out, n_dir, N) of non-linear layers.
+    saved: list[tuple[Any, ...]] = []
+    H = None
+    for l, ((W, b), name) in enumerate(zip(layers, names)):
+        if l == 0:
+            z = np.matmul(W, X.T) + b  # (P, h_1, N)
+            dZ = np.broadcast_to(W[:, :, directions, None], (P, sizes[1], n_dir, N))
+        else:
+            Zs = np.matmul(W, H.reshape(P, sizes[l], (1 + n_dir) * N)).reshape(P, sizes[l + 1], 1 + n_dir, N)
+            z = Zs[:, :, 0] + b
+            dZ = Zs[:, :, 1:]
+        out = np.empty((P, sizes[l + 1], 1 + n_dir, N), dtype=params.dtype)
+        if name == "linear":
+            out[:, :, 0], out[:, :, 1:] = z, dZ
+            saved.append((H, None, None, None))
+        else:
+            a, d = evaluate(name, z)
+            out[:, :, 0] = a
+            np.multiply(d[:, :, None, :], dZ, out=out[:, :, 1:])
+            saved.append((H, d, second_derivative(name, z, a, d), dZ))
+        H = out
+    # The loss and its adjoints with respect to the output columns.
+    value_residual = H[:, :, 0] - y
+    tangent_residual = H[:, :, 1:] - dydx
+    f = (np.einsum("pkn,kn,pkn->p", value_residual, y_coef, value_residual, dtype=np.float64)
+         + np.einsum("pktn,ktn,pktn->p", tangent_residual, dydx_coef, tangent_residual, dtype=np.float64))
+    bar = np.empty_like(H)
+    np.multiply(2 * y_coef, value_residual, out=bar[:, :, 0])
+    np.multiply(2 * dydx_coef, tangent_residual, out=bar[:, :, 1:])
+    # Backward, last layer first: through the activation (values and tangents), then the product.
+    grads: list[tuple[np.ndarray, np.ndarray]] = []
+    for l in range(len(layers) - 1, -1, -1):
+        W, _ = layers[l]
+        H_in, d, d2, dZ = saved[l]
+        if d is not None:
+            # a = f(z): bar_z = f'(z) bar_a; t = f'(z) dz: bar_dz = f'(z) bar_t and bar_z += f''(z) sum_t dz bar_t.
+            bar_t = bar[:, :, 1:]
+            bar_z = d * bar[:, :, 0] + d2 * np.einsum("potn,potn->pon", dZ, bar_t)
+            bar[:, :, 0] = bar_z
+            bar_t *= d[:, :, None, :]
+        bar_b = bar[:, :, 0].sum(axis=-1)
+        if l == 0:
+            # Inputs: the values are X, the tangent of direction j is e_j for every sample.
+            bar_W = np.matmul(bar[:, :, 0], X)  # (P, h_1, d_in)
+            bar_W[:, :, directions] += bar[:, :, 1:].sum(axis=-1)
+        else:
+            flat = bar.reshape(P, sizes[l + 1], (1 + n_dir) * N)
+            H_flat = H_in.reshape(P, sizes[l], (1 + n_dir) * N)
+            bar_W = np.matmul(flat, H_flat.transpose(0, 2, 1))
+            bar = np.matmul(W.transpose(0, 2, 1), flat).reshape(P, sizes[l], 1 + n_dir, N)
+        grads.append((bar_W, bar_b))
+    g = np.concatenate([part.reshape(P, -1) for bar_W, bar_b in reversed(grads) for part in (bar_W, bar_b)],
+                       axis=1)
+    return f, g
+
+
+def numpy_fitness_and_gradient(net: Any, params: Any, data: Any,
+                               chunk_bytes: int = CHUNK_BYTES) -> tuple[np.ndarray, np.ndarray]:
+    """Fitness of every particle and its exact gradient with respect to the weights, in vectorised NumPy.
+
+    Forward as :func:`forward_columns` (value and tangent columns of every direction some row observes),
+    keeping each layer's input columns, ``f'(z)``, ``f''(z)`` and pre-activation tangents; then one reverse
+    sweep over the same columns: the adjoints of the values and of the tangents go back through each layer
+    together (``bar_z = f'(z) bar_a + f''(z) sum_j dz_j bar_t_j``, ``bar_dz_j = f'(z) bar_t_j``), and
+    ``bar_W = bar_Z @ H^T`` is one batched product over all columns. Particles are processed in chunks so
+    that the saved columns take at most about ``chunk_bytes``.
+
+    With ``data.sample_weight`` (where the Dataset has it) both means are weighted means over the observed
+    entries, each entry weighted by its row.
+
+    Parameters
+    ----------
+    net : swarmjac.MLP
+    params : array_like, shape (P, n_params)
+        float32 or float64; the computation and the results use that dtype (the fitness is summed in
+        float64).
+    data : swarmjac.Dataset
+    chunk_bytes : int, default CHUNK_BYTES
+
+    Returns
+    -------
+    f : ndarray, shape (P,)
+        As :func:`numpy_fitness`: ``+inf`` where not finite.
+    g : ndarray, shape (P, n_params)
+        ``df/dparams`` in the parameter layout of DESIGN.md; NaN rows where ``f`` is not finite.
+
+    Examples
+    --------
+    >>> import swarmjac as sj
+    >>> net, theta = sj.MLP.from_layers([(np.full((1, 1), 2.0), np.zeros(1), "linear")])
+    >>> data = sj.Dataset([[1.0], [2.0]], y=[[1.0], [1.0]])
+    >>> f, g = numpy_fitness_and_gradient(net, theta[None, :], data)
+    >>> f, g   # f = ((2 - 1)^2 + (4 - 1)^2) / 2; df/dW = (1 * 1 + 3 * 2), df/db = 1 + 3
+    (array([5.]), array([[7., 4.]]))
+    """
+    params = np.asarray(params)
+    dtype = np.dtype(np.float32) if params.dtype == np.float32 else np.dtype(np.float64)
+    params = np.ascontiguousarray(params, dtype=dtype)
+    if params.ndim != 2 or params.shape[1] != net.n_params:
+        raise ValueError(f"params must have shape (P, {net.n_params}), got {params.shape}")
+    X = np.ascontiguousarray(data.X, dtype=dtype)
+    N = X.shape[0]
+    y_observed = ~np.isnan(data.y)  # (N, d_out)
+    d_observed = ~np.isnan(data.dydx)  # (N, d_out, d_in)
+    directions = np.flatnonzero(d_observed.any(axis=(0, 1)))
+    rows = np.asarray(getattr(data, "sample_weight", np.ones(N)), dtype=np.float64)
+    value_entries = (y_observed * rows[:, None]).T  # (d_out, N)
+    partial_entries = (d_observed[:, :, directions] * rows[:, None, None]).transpose(1, 2, 0)  # (d_out, n_dir, N)
+    value_total, partial_total = value_entries.sum(), partial_entries.sum()
+    y_coef = (data.value_weight / value_total * value_entries if value_total else 0 * value_entries).astype(dtype)
+    dydx_coef = (data.derivative_weight / partial_total * partial_entries if partial_total
+                 else 0 * partial_entries).astype(dtype)
+    y = np.where(y_observed, data.y, 0.0).T.astype(dtype)
+    dydx = np.where(d_observed, data.dydx, 0.0)[:, :, directions].transpose(1, 2, 0).astype(dtype)
+    # Saved per particle: two (width, 1 + n_dir, N) arrays per layer, plus f', f'' and the adjoints.
+    per_particle = 4 * dtype.itemsize * (1 + directions.size) * N * sum(net.layer_sizes)
+    chunk = max(1, int(chunk_bytes // max(per_particle, 1)))
+    P = params.shape[0]
+    f = np.empty(P, dtype=np.float64)
+    g = np.empty((P, net.n_params), dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite particles end as +inf
+        for start in range(0, P, chunk):
+            stop = min(P, start + chunk)
+            f[start:stop], g[start:stop] = _gradient_chunk(net, params[start:stop], X, directions, y, y_coef,
+                                                           dydx, dydx_coef)
+    bad = ~np.isfinite(f)
+    f[bad] = np.inf
+    g[bad] = np.nan
+    return f.astype(dtype), g

@@ -1,23 +1,20 @@
 """One-shot comparison of swarmjac's compiled kernels with the NumPy baseline and the reference.
 
 Runs the fixed workloads of workloads.py and prints the tables behind RESULTS.md (``--markdown`` prints
-them as Markdown). Usage: ``python benchmarks/compare.py [--workloads seed,small] [--repeats R]
-[--threads T] [--quick] [--markdown]``.
+them as Markdown); ``--gradient`` adds the fitness-gradient table (net.fitness_and_gradient against the
+NumPy and JAX versions). Usage: ``python benchmarks/compare.py [--workloads seed,small] [--repeats R]
+[--threads T] [--quick] [--markdown] [--gradient | --gradient-only]``. The timing rules live in timing.py,
+the peers in peers.py and baseline.py, the table formatting in report.py; this file says what is measured.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
-import datetime
 import os
-import platform
 import shlex
-import statistics
 import sys
-import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -27,558 +24,21 @@ import swarmjac as sj  # noqa: E402
 from swarmjac import reference  # noqa: E402
 
 import baseline  # noqa: E402
+import peers  # noqa: E402
 import workloads as wl  # noqa: E402
+from report import Table, core_info, fmt_gflops, fmt_rate, fmt_ratio, fmt_time, load_line, machine_lines  # noqa: E402
+from timing import (MATMUL_SIZE, MAX_CALLS, MIN_REPEATS, MIN_TIME, ROUNDS, TIME_BUDGET, BlasThreads,  # noqa: E402
+                    best_blas_threads, matmul_gflops, measure, measure_interleaved, measure_rounds,
+                    settle_blas_threads)
 
 #: Workloads whose float32 speed-up is reported.
 FLOAT32_WORKLOADS = ("small", "medium")
 #: Workload of the "only what is needed" comparison.
 NEEDED_WORKLOAD = "small"
-#: Matrix size of the BLAS peak measurement.
-MATMUL_SIZE = 2000
 
 
 # ----------------------------------------------------------------------------------------------------
-# Timing
-
-
-#: A measurement takes fewer than --repeats calls (but at least MIN_REPEATS) when a call is slower than
-#: TIME_BUDGET / repeats seconds.
-TIME_BUDGET = 8.0
-MIN_REPEATS = 3
-#: ... and more calls (up to MAX_CALLS) when --repeats calls would take less than MIN_TIME seconds: the
-#: median of 5 sub-millisecond calls mostly measures how awake the cores and the OpenMP threads are.
-MIN_TIME = 0.3
-MAX_CALLS = 2000
-#: Alternating rounds of compiled and baseline timings in the main table.
-ROUNDS = 3
-#: Turns per function in measure_interleaved.
-INTERLEAVED_TURNS = 5
-
-
-def _call_count(first_call: float, repeats: int, budget: float) -> int:
-    """Timed calls for a function whose first call took ``first_call`` seconds."""
-    if first_call * repeats <= budget:
-        enough = int(MIN_TIME / max(first_call, 1e-9))
-        return max(1, repeats, min(MAX_CALLS, enough))
-    return max(min(repeats, MIN_REPEATS), min(repeats, int(budget / max(first_call, 1e-9))))
-
-
-def settle_blas_threads(seconds: float = 0.5) -> None:
-    """Wait until OpenBLAS's worker threads stop spinning after their last call (see run_workload)."""
-    time.sleep(seconds)
-
-
-def measure_samples(fn: Callable[[], Any], repeats: int, warmup: int = 1,
-                    budget: float = TIME_BUDGET) -> list[float]:
-    """Wall times of timed calls of ``fn()`` in seconds, after ``warmup`` untimed calls.
-
-    Parameters
-    ----------
-    fn : callable
-        Called with no arguments; its result is discarded.
-    repeats : int
-        Timed calls (>= 1); fewer, but at least ``MIN_REPEATS``, when that would exceed ``budget``, and more
-        (up to ``MAX_CALLS``) when they would take less than ``MIN_TIME`` seconds.
-    warmup : int, default 1
-        Untimed calls first (the last one sizes the repeats).
-    budget : float
-        Seconds of timed calls to aim for.
-
-    Returns
-    -------
-    list of float
-    """
-    first = None
-    for _ in range(warmup):
-        start = time.perf_counter()
-        fn()
-        first = time.perf_counter() - start
-    times: list[float] = []
-    n_calls = max(1, repeats) if first is None else _call_count(first, repeats, budget)
-    while len(times) < n_calls:
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-        if first is None and len(times) == 1:
-            n_calls = _call_count(times[0], repeats, budget)
-    return times
-
-
-def measure(fn: Callable[[], Any], repeats: int, warmup: int = 1, budget: float = TIME_BUDGET) -> float:
-    """Median of :func:`measure_samples` (same parameters), in seconds."""
-    return statistics.median(measure_samples(fn, repeats, warmup, budget))
-
-
-def measure_interleaved(fns: Sequence[Callable[[], Any]], repeats: int, budget: float = TIME_BUDGET) -> list[float]:
-    """Median wall times of several functions timed in turns (a a a, b b b, a a a, ...).
-
-    Interleaving makes a ratio between them robust to changes of machine load during the measurement.  Each
-    turn starts with one untimed call: the first call after switching, say, from 1 to 2 OpenMP threads pays
-    for waking the idle worker threads (about 0.1 ms on this kind of virtual machine), which a program that
-    keeps one setting never sees.
-
-    Parameters
-    ----------
-    fns : sequence of callable
-    repeats : int
-    budget : float
-        Seconds of timed calls to aim for, over all functions together.
-
-    Returns
-    -------
-    list of float
-    """
-    firsts = []
-    for fn in fns:
-        start = time.perf_counter()
-        fn()
-        firsts.append(time.perf_counter() - start)
-    n_calls = _call_count(sum(firsts), repeats, budget)
-    n_turns = min(n_calls, INTERLEAVED_TURNS)
-    per_turn = -(-n_calls // n_turns)
-    times: list[list[float]] = [[] for _ in fns]
-    for _ in range(n_turns):
-        for fn, bucket in zip(fns, times):
-            if per_turn > 1:
-                fn()  # the switch-over call, untimed
-            for _ in range(max(1, per_turn - 1)):
-                start = time.perf_counter()
-                fn()
-                bucket.append(time.perf_counter() - start)
-    return [statistics.median(bucket) for bucket in times]
-
-
-class BlasThreads:
-    """Set the BLAS thread count at run time (threadpoolctl if installed, else OpenBLAS via ctypes).
-
-    The NumPy baseline spends most of its time in many small batched GEMMs, where OpenBLAS's own threads
-    can help or hurt; the comparison gives the baseline whichever of 1 and T threads is faster.
-    """
-
-    _SYMBOLS = (
-        ("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
-        ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
-        ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
-        ("openblas_set_num_threads", "openblas_get_num_threads"),
-    )
-
-    def __init__(self) -> None:
-        self._setters: list[Callable[[int], None]] = []
-        self._getter: Optional[Callable[[], int]] = None
-        self.backend = "none"
-        try:
-            import threadpoolctl  # optional
-        except ImportError:
-            threadpoolctl = None
-        if threadpoolctl is not None:
-            self._controller = threadpoolctl.ThreadpoolController()
-            self.backend = "threadpoolctl"
-            return
-        self._controller = None
-        try:
-            with open("/proc/self/maps") as handle:
-                paths = sorted({line.split()[-1] for line in handle if "blas" in line.lower() and "/" in line})
-        except OSError:
-            paths = []
-        for path in paths:
-            try:
-                lib = ctypes.CDLL(path)
-            except OSError:
-                continue
-            for set_name, get_name in self._SYMBOLS:
-                if hasattr(lib, set_name) and hasattr(lib, get_name):
-                    setter, getter = getattr(lib, set_name), getattr(lib, get_name)
-                    setter.argtypes, setter.restype = [ctypes.c_int], None
-                    getter.argtypes, getter.restype = [], ctypes.c_int
-                    self._setters.append(setter)
-                    self._getter = self._getter or getter
-                    self.backend = f"ctypes ({os.path.basename(path)})"
-                    break
-
-    @property
-    def available(self) -> bool:
-        """Whether the thread count can be changed."""
-        return self._controller is not None or bool(self._setters)
-
-    @contextlib.contextmanager
-    def limit(self, n_threads: int) -> Iterator[None]:
-        """Run the body with ``n_threads`` BLAS threads (a no-op when not available)."""
-        if self._controller is not None:
-            with self._controller.limit(limits=n_threads, user_api="blas"):
-                yield
-            return
-        if not self._setters or self._getter is None:
-            yield
-            return
-        previous = self._getter()
-        for setter in self._setters:
-            setter(n_threads)
-        try:
-            yield
-        finally:
-            for setter in self._setters:
-                setter(previous)
-
-
-# ----------------------------------------------------------------------------------------------------
-# Optional jitted baselines (numba, jax): never a dependency, only used when importable.
-
-
-def _numba_fitness_factory() -> Optional[Callable[[Any, np.ndarray, Any], np.ndarray]]:
-    """A numba-jitted forward-mode fitness (prange over particles), or None without numba."""
-    try:
-        import numba
-    except ImportError:
-        return None
-
-    @numba.njit(cache=False, fastmath=False)
-    def _activate(code: int, z: np.ndarray, d: np.ndarray) -> None:
-        # In place: z <- f(z), d <- f'(z). Codes: 0 linear, 1 sigmoid, 2 tanh (the workloads' activations).
-        for i in range(z.shape[0]):
-            for s in range(z.shape[1]):
-                v = z[i, s]
-                if code == 1:
-                    if v >= 0:
-                        e = np.exp(-v)
-                        a = 1.0 / (1.0 + e)
-                    else:
-                        e = np.exp(v)
-                        a = e / (1.0 + e)
-                    z[i, s] = a
-                    d[i, s] = a * (1.0 - a)
-                elif code == 2:
-                    a = np.tanh(v)
-                    z[i, s] = a
-                    d[i, s] = 1.0 - a * a
-                else:
-                    d[i, s] = 1.0
-
-    @numba.njit(parallel=True, cache=False)
-    def _fitness(sizes, codes, params, XT, directions, y_target, y_mask, d_target, d_mask,
-                 value_scale, derivative_scale):
-        P = params.shape[0]
-        N = XT.shape[1]
-        n_dir = directions.shape[0]
-        n_layers = sizes.shape[0] - 1
-        out = np.zeros(P)
-        for p in numba.prange(P):
-            theta = params[p]
-            # Layer 1: values from X, tangents from the columns of W_1.
-            fan_in, fan_out = sizes[0], sizes[1]
-            W = theta[: fan_out * fan_in].copy().reshape(fan_out, fan_in)
-            b = theta[fan_out * fan_in: fan_out * fan_in + fan_out]
-            offset = fan_out * fan_in + fan_out
-            Z = W @ XT
-            for o in range(fan_out):
-                Z[o] += b[o]
-            dZ = np.empty((fan_out, N))
-            _activate(codes[0], Z, dZ)
-            H = np.empty((fan_out, (1 + n_dir) * N))
-            H[:, :N] = Z
-            for t in range(n_dir):
-                for o in range(fan_out):
-                    H[o, (1 + t) * N: (2 + t) * N] = W[o, directions[t]] * dZ[o]
-            for l in range(1, n_layers):
-                fan_in, fan_out = sizes[l], sizes[l + 1]
-                W = theta[offset: offset + fan_out * fan_in].copy().reshape(fan_out, fan_in)
-                b = theta[offset + fan_out * fan_in: offset + fan_out * fan_in + fan_out]
-                offset += fan_out * fan_in + fan_out
-                H = W @ H
-                Z = H[:, :N].copy()
-                for o in range(fan_out):
-                    Z[o] += b[o]
-                dZ = np.empty((fan_out, N))
-                _activate(codes[l], Z, dZ)
-                H[:, :N] = Z
-                for t in range(n_dir):
-                    H[:, (1 + t) * N: (2 + t) * N] *= dZ
-            value_sse = 0.0
-            deriv_sse = 0.0
-            for k in range(H.shape[0]):
-                for s in range(N):
-                    if y_mask[k, s]:
-                        r = H[k, s] - y_target[k, s]
-                        value_sse += r * r
-                    for t in range(n_dir):
-                        if d_mask[k, t, s]:
-                            r = H[k, (1 + t) * N + s] - d_target[k, t, s]
-                            deriv_sse += r * r
-            f = value_scale * value_sse + derivative_scale * deriv_sse
-            out[p] = f if np.isfinite(f) else np.inf
-        return out
-
-    codes_known = {"linear": 0, "sigmoid": 1, "tanh": 2}
-
-    def numba_fitness(net: Any, params: np.ndarray, data: Any) -> np.ndarray:
-        if any(name not in codes_known for name in net.activations):
-            raise ValueError("the numba baseline only knows linear, sigmoid and tanh")
-        y_observed = ~np.isnan(data.y)
-        d_observed = ~np.isnan(data.dydx)
-        directions = np.flatnonzero(d_observed.any(axis=(0, 1))).astype(np.int64)
-        n_values, n_partials = int(y_observed.sum()), int(d_observed.sum())
-        return _fitness(
-            np.asarray(net.layer_sizes, dtype=np.int64),
-            np.asarray([codes_known[name] for name in net.activations], dtype=np.int64),
-            np.ascontiguousarray(params, dtype=np.float64), np.ascontiguousarray(data.X.T),
-            directions, np.where(y_observed, data.y, 0.0).T.copy(), y_observed.T.copy(),
-            np.ascontiguousarray(np.where(d_observed, data.dydx, 0.0)[:, :, directions].transpose(1, 2, 0)),
-            np.ascontiguousarray(d_observed[:, :, directions].transpose(1, 2, 0)),
-            data.value_weight / n_values if n_values else 0.0,
-            data.derivative_weight / n_partials if n_partials else 0.0,
-        )
-
-    return numba_fitness
-
-
-def _jax_fitness_factory() -> Optional[Callable[[Any, np.ndarray, Any], np.ndarray]]:
-    """A jax-jitted forward-mode fitness (vmap over particles), or None without jax."""
-    try:
-        import jax
-        import jax.numpy as jnp
-    except ImportError:
-        return None
-    jax.config.update("jax_enable_x64", True)
-    activations = {"linear": lambda z: z, "sigmoid": jax.nn.sigmoid, "tanh": jnp.tanh}
-    cache: dict = {}
-
-    def build(net: Any, data: Any) -> Callable:
-        sizes, names = net.layer_sizes, net.activations
-        y_observed = ~np.isnan(data.y)
-        d_observed = ~np.isnan(data.dydx)
-        directions = np.flatnonzero(d_observed.any(axis=(0, 1)))
-        n_values, n_partials = int(y_observed.sum()), int(d_observed.sum())
-        value_scale = data.value_weight / n_values if n_values else 0.0
-        derivative_scale = data.derivative_weight / n_partials if n_partials else 0.0
-        X = jnp.asarray(data.X)
-        y_target = jnp.asarray(np.where(y_observed, data.y, 0.0))
-        y_mask = jnp.asarray(y_observed)
-        d_target = jnp.asarray(np.where(d_observed, data.dydx, 0.0)[:, :, directions])
-        d_mask = jnp.asarray(d_observed[:, :, directions])
-        tangents_in = jnp.asarray(np.eye(sizes[0])[directions])  # (n_dir, d_in)
-
-        def network(theta: Any, x: Any) -> Any:
-            offset = 0
-            a = x
-            for l, name in enumerate(names):
-                fan_in, fan_out = sizes[l], sizes[l + 1]
-                W = theta[offset: offset + fan_out * fan_in].reshape(fan_out, fan_in)
-                b = theta[offset + fan_out * fan_in: offset + fan_out * fan_in + fan_out]
-                offset += fan_out * fan_in + fan_out
-                a = activations[name](W @ a + b)
-            return a
-
-        def particle(theta: Any) -> Any:
-            def value_and_tangents(x: Any) -> tuple[Any, Any]:
-                y, jvp = jax.linearize(lambda v: network(theta, v), x)
-                return y, jax.vmap(jvp)(tangents_in)  # (d_out,), (n_dir, d_out)
-            Y, T = jax.vmap(value_and_tangents)(X)  # (N, d_out), (N, n_dir, d_out)
-            value_sse = jnp.sum(jnp.where(y_mask, (Y - y_target) ** 2, 0.0))
-            deriv_sse = jnp.sum(jnp.where(d_mask, (T.transpose(0, 2, 1) - d_target) ** 2, 0.0))
-            f = value_scale * value_sse + derivative_scale * deriv_sse
-            return jnp.where(jnp.isfinite(f), f, jnp.inf)
-
-        return jax.jit(jax.vmap(particle))
-
-    def jax_fitness(net: Any, params: np.ndarray, data: Any) -> np.ndarray:
-        if any(name not in activations for name in net.activations):
-            raise ValueError("the jax baseline only knows linear, sigmoid and tanh")
-        key = (id(net), id(data))
-        if key not in cache:
-            cache[key] = build(net, data)
-        return np.asarray(cache[key](jnp.asarray(params)).block_until_ready())
-
-    return jax_fitness
-
-
-# ----------------------------------------------------------------------------------------------------
-# Tables
-
-
-@dataclass
-class Table:
-    """A titled table of already formatted cells, with numbered notes printed under it."""
-
-    title: str
-    header: list[str]
-    rows: list[list[str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def render(self, markdown: bool) -> str:
-        """The table as aligned plain text or as a Markdown table."""
-        if markdown:
-            lines = [f"### {self.title}", "", "| " + " | ".join(self.header) + " |",
-                     "|" + "|".join([":---"] + ["---:"] * (len(self.header) - 1)) + "|"]
-            lines += ["| " + " | ".join(row) + " |" for row in self.rows]
-            if self.notes:
-                lines.append("")
-                lines += [f"{i + 1}. {note}" for i, note in enumerate(self.notes)]
-            return "\n".join(lines) + "\n"
-        widths = [max(len(row[c]) for row in [self.header] + self.rows) for c in range(len(self.header))]
-
-        def line(cells: Sequence[str]) -> str:
-            first = cells[0].ljust(widths[0])
-            return "  ".join([first] + [cell.rjust(w) for cell, w in zip(cells[1:], widths[1:])]).rstrip()
-
-        rule = "-" * len(line(self.header))
-        lines = [self.title, rule, line(self.header), rule] + [line(row) for row in self.rows] + [rule]
-        lines += [f"  [{i + 1}] {note}" for i, note in enumerate(self.notes)]
-        return "\n".join(lines) + "\n"
-
-
-def fmt_time(seconds: float) -> str:
-    """A duration with three significant digits and a unit (us, ms, s)."""
-    if not np.isfinite(seconds):
-        return "-"
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
-        if seconds >= scale or unit == "us":
-            value = seconds / scale
-            return f"{value:.3g} {unit}" if value < 100 else f"{value:.0f} {unit}"
-    raise AssertionError("unreachable")
-
-
-def fmt_ratio(value: float) -> str:
-    """A speed ratio like ``12.3x`` (``-`` when unknown)."""
-    if value is None or not np.isfinite(value):
-        return "-"
-    return f"{value:.3g}x" if value < 1000 else f"{value:,.0f}x"
-
-
-def fmt_rate(value: float) -> str:
-    """A large rate in engineering notation, e.g. ``12.3 M``."""
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if value >= scale:
-            return f"{value / scale:.3g} {unit}"
-    return f"{value:.3g}"
-
-
-# ----------------------------------------------------------------------------------------------------
-# Measurements
-
-
-def machine_lines(command: str, threads: int, blas: BlasThreads) -> list[str]:
-    """Date, command, CPU, cores, library versions and load, one item per line."""
-    model = "unknown"
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        model = platform.processor() or "unknown"
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 1
-    openmp, max_threads = core_info()
-    core = compiled_core()
-    return [
-        f"date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"command: {command}",
-        f"machine: {model}, {os.cpu_count()} logical CPUs ({usable} usable), {platform.machine()}, "
-        f"{platform.system()} {platform.release()}",
-        f"python {platform.python_version()}, numpy {np.__version__}, swarmjac {sj.__version__} "
-        f"(OpenMP {'on' if openmp else 'off'}, max threads {max_threads}, kernels {core.isa()}, "
-        f"from {os.path.dirname(core.__file__)}), compiled kernels run with n_threads={threads}",
-        f"BLAS: {blas_description()}; thread control: {blas.backend}",
-        load_line("start"),
-    ]
-
-
-def compiled_core() -> Any:
-    """The compiled module swarmjac._kernels."""
-    import importlib
-
-    return importlib.import_module("swarmjac._kernels")
-
-
-def core_info() -> tuple[bool, int]:
-    """Whether the compiled core has OpenMP, and the thread count ``n_threads=None`` means."""
-    core = compiled_core()
-    return bool(core.openmp_enabled()), int(core.max_threads())
-
-
-def load_line(when: str) -> str:
-    """The 1-minute load average, with a warning when other work competes for the cores."""
-    if not hasattr(os, "getloadavg"):
-        return f"load average at {when}: n/a"
-    load = os.getloadavg()[0]
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count() or 1
-    text = f"load average at {when}: {load:.2f} on {usable} CPUs"
-    if when != "start":
-        text += " (includes this run's own threads)"
-    elif load > 0.5 * usable + 0.5:
-        text += " - the machine was busy with other work: timings, above all the thread scaling, are noisy"
-    return text
-
-
-def blas_description() -> str:
-    """Name and version of the BLAS NumPy uses, as far as NumPy reports it."""
-    try:
-        config = np.show_config(mode="dicts")
-        blas = config["Build Dependencies"]["blas"]
-        return f"{blas.get('name', '?')} {blas.get('version', '')}".strip()
-    except Exception:  # pragma: no cover - old NumPy or unusual builds
-        return "unknown"
-
-
-def matmul_gflops(repeats: int) -> float:
-    """float64 GFLOP/s of an ``n x n @ n x n`` ``np.matmul`` (n = MATMUL_SIZE), median of repeats."""
-    rng = np.random.default_rng(0)
-    A = rng.standard_normal((MATMUL_SIZE, MATMUL_SIZE))
-    B = rng.standard_normal((MATMUL_SIZE, MATMUL_SIZE))
-    seconds = measure(lambda: np.matmul(A, B), repeats)
-    return 2.0 * MATMUL_SIZE ** 3 / seconds / 1e9
-
-
-def best_blas_threads(fn: Callable[[], Any], blas: BlasThreads, threads: int) -> int:
-    """The BLAS thread count, 1 or ``threads``, under which ``fn`` runs faster.
-
-    One warm-up call, then calls alternating between the two settings (one pair, more while the pairs
-    take under a second, at most five); the smaller minimum wins. The function is warm afterwards.
-    """
-    if not blas.available or threads <= 1:
-        return threads
-
-    def timed(n_threads: int) -> float:
-        with blas.limit(n_threads):
-            start = time.perf_counter()
-            fn()
-            return time.perf_counter() - start
-
-    timed(threads)
-    one, many = [timed(1)], [timed(threads)]
-    while sum(one) + sum(many) < 1.0 and len(one) < 5:
-        one.append(timed(1))
-        many.append(timed(threads))
-    return 1 if min(one) <= min(many) else threads
-
-
-def executed_fitness_columns(net: sj.MLP, data: sj.Dataset) -> int:
-    """Columns the fused fitness actually sweeps, summed over the rows (padding lanes not counted).
-
-    Mirrors the kernel's "auto" mode as DESIGN.md describes it: rows are grouped into blocks of
-    ``BLOCK`` by the directions they need (``Dataset.blocks``); a block that needs ``n_dir`` directions
-    carries ``1 + n_dir`` columns forward, or, when ``d_out < n_dir``, sweeps its values forward and then
-    one adjoint column per output back (``1 + d_out``).
-    """
-    blocks = data.blocks(np.float64)
-    block = blocks.X.shape[-1]
-    n_rows = int(np.count_nonzero(wl.columns_per_sample(data)))
-    total = 0
-    for b in range(blocks.n_blocks):
-        rows = min(block, n_rows - b * block)
-        n_dir = int(blocks.block_n_dirs[b])
-        total += rows * (1 + (net.d_out if 0 < net.d_out < n_dir else n_dir))
-    return total
-
-
-def executed_vjac_columns(net: sj.MLP, n_samples: int) -> int:
-    """Columns value_and_jacobian(mode="auto") sweeps: reverse (1 + d_out) if d_out < d_in, else 1 + d_in."""
-    return n_samples * (1 + (net.d_out if net.d_out < net.d_in else net.d_in))
+# The float64 table: compiled, baseline, jitted peers and reference on each workload
 
 
 @dataclass
@@ -608,27 +68,21 @@ def run_workload(workload: wl.Workload, repeats: int, threads: int, blas: BlasTh
     data = wl.make_data(workload)
     X = np.ascontiguousarray(data.X)
     P, N = params.shape[0], data.n_samples
-    # After a multi-threaded BLAS call (the peak matmul, a previous baseline) OpenBLAS's idle threads keep
-    # spinning for about 2^28 cycles and take the cores from the kernel's own: let them fall asleep first.
     base_threads = best_blas_threads(lambda: baseline.numpy_fitness(net, params, data), blas, threads)
     # Compiled and baseline calls are timed in ROUNDS alternating rounds and each median is taken over all
-    # rounds, so that a change of machine load during the run moves both sides of a ratio alike.
-    times: dict[str, list[float]] = {"fitness": [], "vjac": [], "base_fitness": [], "base_vjac": []}
-    budget = TIME_BUDGET / ROUNDS
-    for _ in range(ROUNDS):
-        settle_blas_threads()
-        with blas.limit(1):
-            times["fitness"] += measure_samples(lambda: net.fitness(params, data, n_threads=threads), repeats,
-                                                budget=budget)
-            times["vjac"] += measure_samples(lambda: net.value_and_jacobian(params, X, n_threads=threads),
-                                             repeats, budget=budget)
-        with blas.limit(base_threads):
-            times["base_fitness"] += measure_samples(lambda: baseline.numpy_fitness(net, params, data), repeats,
-                                                     budget=budget)
-            times["base_vjac"] += measure_samples(lambda: baseline.numpy_value_and_jacobian(net, params, X),
-                                                  repeats, budget=budget)
-    fitness, vjac, base_fitness, base_vjac = (statistics.median(times[key]) for key in
-                                              ("fitness", "vjac", "base_fitness", "base_vjac"))
+    # rounds, so that a change of machine load during the run moves both sides of a ratio alike; each round
+    # first lets OpenBLAS's spinning threads (the peak matmul, a previous baseline) fall asleep.
+    times = measure_rounds([
+        (lambda: blas.limit(1), {
+            "fitness": lambda: net.fitness(params, data, n_threads=threads),
+            "vjac": lambda: net.value_and_jacobian(params, X, n_threads=threads),
+        }),
+        (lambda: blas.limit(base_threads), {
+            "base_fitness": lambda: baseline.numpy_fitness(net, params, data),
+            "base_vjac": lambda: baseline.numpy_value_and_jacobian(net, params, X),
+        }),
+    ], repeats)
+    fitness, vjac, base_fitness, base_vjac = (times[key] for key in ("fitness", "vjac", "base_fitness", "base_vjac"))
     few = np.ascontiguousarray(params[:ref_particles])
     with blas.limit(1):  # one sample at a time: BLAS threads only add overhead
         ref = measure(lambda: reference.fitness(net, few, data), min(repeats, MIN_REPEATS), warmup=0)
@@ -637,18 +91,13 @@ def run_workload(workload: wl.Workload, repeats: int, threads: int, blas: BlasTh
         base_blas_threads=base_threads, ref_fitness=ref * P / ref_particles, ref_particles=ref_particles,
         fitness_flops=wl.nominal_flops(workload.layer_sizes, P, int(wl.columns_per_sample(data).sum())),
         vjac_flops=wl.nominal_flops(workload.layer_sizes, P, N * (1 + workload.d_in)),
-        fitness_executed_flops=wl.nominal_flops(workload.layer_sizes, P, executed_fitness_columns(net, data)),
-        vjac_executed_flops=wl.nominal_flops(workload.layer_sizes, P, executed_vjac_columns(net, N)),
+        fitness_executed_flops=wl.nominal_flops(workload.layer_sizes, P, wl.executed_fitness_columns(net, data)),
+        vjac_executed_flops=wl.nominal_flops(workload.layer_sizes, P, wl.executed_vjac_columns(net, N)),
     )
     for name, fn in jitted.items():
         with blas.limit(base_threads):
             result.jitted[name] = measure(lambda: fn(net, params, data), repeats)
     return result
-
-
-def _gflops(flops: float, seconds: float, peak: Optional[float] = None) -> str:
-    rate = flops / seconds / 1e9
-    return f"{rate:.3g}" if peak is None else f"{rate:.3g} ({100 * rate / peak:.0f}%)"
 
 
 def main_table(results: list[WorkloadResult], peak: float, threads: int, jitted: Sequence[str]) -> Table:
@@ -672,14 +121,14 @@ def main_table(results: list[WorkloadResult], peak: float, threads: int, jitted:
     rows.append(["fitness: compiled vs reference [2]", *[fmt_ratio(r.ref_fitness / r.fitness) for r in results]])
     rows.append(["particle-samples/s, compiled fitness",
                  *[fmt_rate(r.workload.n_particles * r.workload.n_samples / r.fitness) for r in results]])
-    rows.append(["GFLOP/s nominal, compiled fitness [3]", *[_gflops(r.fitness_flops, r.fitness) for r in results]])
+    rows.append(["GFLOP/s nominal, compiled fitness [3]", *[fmt_gflops(r.fitness_flops, r.fitness) for r in results]])
     rows.append(["GFLOP/s executed, compiled fitness [3]",
-                 *[_gflops(r.fitness_executed_flops, r.fitness, peak) for r in results]])
-    rows.append(["GFLOP/s nominal, compiled vjac [3]", *[_gflops(r.vjac_flops, r.vjac) for r in results]])
+                 *[fmt_gflops(r.fitness_executed_flops, r.fitness, peak) for r in results]])
+    rows.append(["GFLOP/s nominal, compiled vjac [3]", *[fmt_gflops(r.vjac_flops, r.vjac) for r in results]])
     rows.append(["GFLOP/s executed, compiled vjac [3]",
-                 *[_gflops(r.vjac_executed_flops, r.vjac, peak) for r in results]])
+                 *[fmt_gflops(r.vjac_executed_flops, r.vjac, peak) for r in results]])
     rows.append(["GFLOP/s nominal, baseline fitness [3]",
-                 *[_gflops(r.fitness_flops, r.base_fitness) for r in results]])
+                 *[fmt_gflops(r.fitness_flops, r.base_fitness) for r in results]])
     rows.append(["baseline BLAS threads [1]", *[str(r.base_blas_threads) for r in results]])
     ref_particles = results[0].ref_particles if results else 0
     table.notes = [
@@ -707,6 +156,10 @@ def main_table(results: list[WorkloadResult], peak: float, threads: int, jitted:
                            "over particles; jax: jit(vmap(linearize))), compiled during the warm-up call; "
                            "shown only because the package was importable.")
     return table
+
+
+# ----------------------------------------------------------------------------------------------------
+# Compiled-only tables and "only what is needed"
 
 
 def float32_table(names: Sequence[str], repeats: int, threads: int) -> Table:
@@ -767,12 +220,7 @@ def needed_table(repeats: int, threads: int, blas: BlasThreads, peak: float) -> 
     net = wl.make_network(workload)
     params = wl.make_params(workload)
     P = params.shape[0]
-    cases = [
-        ("values only", wl.make_values_only_data(workload)),
-        ("dy/dx1 only", wl.make_dx1_only_data(workload)),
-        ("mixed thirds (main table)", wl.make_data(workload)),
-        ("values + all partials", wl.make_all_partials_data(workload)),
-    ]
+    cases = [(pattern.label, wl.make_data(workload, name)) for name, pattern in wl.DATA_PATTERNS.items()]
     for _, data in cases:
         data.blocks(np.float64)  # prepared before timing, as in the main table
     settle_blas_threads()
@@ -788,13 +236,13 @@ def needed_table(repeats: int, threads: int, blas: BlasThreads, peak: float) -> 
         with blas.limit(base_threads):
             base = measure(lambda: baseline.numpy_fitness(net, params, data), repeats, warmup=0)
         nominal = int(wl.columns_per_sample(data).sum())
-        executed = executed_fitness_columns(net, data)
+        executed = wl.executed_fitness_columns(net, data)
         rows.append((label, nominal / data.n_samples, executed / data.n_samples, compiled, base,
                      wl.nominal_flops(workload.layer_sizes, P, executed)))
     compiled0, base0 = rows[0][3], rows[0][4]
     for label, nominal, executed, compiled, base, flops in rows:
         table.rows.append([label, f"{nominal:.2f}", f"{executed:.2f}", fmt_time(compiled),
-                           f"{compiled / compiled0:.2f}", _gflops(flops, compiled, peak), fmt_time(base),
+                           f"{compiled / compiled0:.2f}", fmt_gflops(flops, compiled, peak), fmt_time(base),
                            f"{base / base0:.2f}", fmt_ratio(base / compiled)])
     table.notes = [
         "cols/sample: value + tangent columns per sample, as in note 3 of the main table (nominal: forward "
@@ -805,8 +253,145 @@ def needed_table(repeats: int, threads: int, blas: BlasThreads, peak: float) -> 
     return table
 
 
+
+# ----------------------------------------------------------------------------------------------------
+# The fitness-gradient table: net.fitness_and_gradient against the NumPy and JAX versions
+
+
+#: Rows of the gradient table, in order: (key, label). Keys absent from a run (no kernel, no jax) are left out.
+GRADIENT_ROWS = (
+    ("kernel", "compiled fitness_and_gradient f64"),
+    ("kernel32", "compiled fitness_and_gradient f32"),
+    ("numpy", "NumPy fitness_and_gradient f64 [1]"),
+    ("jax", "jax value_and_grad f64 [2]"),
+    ("jax32", "jax value_and_grad f32 [2]"),
+    ("fitness", "compiled fitness f64 (for scale)"),
+)
+#: Speed ratios of the gradient table: (numerator key, denominator key, label); shown when both were timed.
+GRADIENT_RATIOS = (
+    ("numpy", "kernel", "compiled vs NumPy (f64)"),
+    ("jax", "kernel", "compiled vs jax (f64, target 10x)"),
+    ("jax32", "kernel32", "compiled vs jax (f32, target 10x)"),
+    ("numpy", "jax", "jax vs NumPy (f64)"),
+    ("jax", "jax32", "jax f32 vs f64"),
+    ("kernel", "fitness", "gradient / fitness cost, compiled"),
+)
+
+
+def kernel_fitness_and_gradient() -> Optional[str]:
+    """Why ``net.fitness_and_gradient`` cannot be timed (a message), or None when the installed swarmjac has it."""
+    if hasattr(sj.MLP, "fitness_and_gradient"):
+        return None
+    return (f"swarmjac {sj.__version__} (from {os.path.dirname(sj.__file__)}) has no MLP.fitness_and_gradient: "
+            "the compiled rows are skipped")
+
+
+@dataclass
+class GradientResult:
+    """Median times (seconds) of one workload's gradient paths, and their agreement with the NumPy version."""
+
+    workload: wl.Workload
+    times: dict[str, float]
+    base_blas_threads: int
+    # max |g - g_numpy| / max |g_numpy| over the swarm, per timed path other than NumPy.
+    agreement: dict[str, float] = field(default_factory=dict)
+
+
+def _gradient_difference(result: tuple[np.ndarray, np.ndarray], expected: tuple[np.ndarray, np.ndarray]) -> float:
+    """Largest gradient difference relative to the largest gradient entry, over the finite particles."""
+    finite = np.isfinite(expected[0])
+    g, g_expected = np.asarray(result[1], dtype=np.float64)[finite], expected[1][finite]
+    return float(np.abs(g - g_expected).max() / max(np.abs(g_expected).max(), np.finfo(float).tiny))
+
+
+def run_gradient(workload: wl.Workload, repeats: int, threads: int, blas: BlasThreads,
+                 jax_gradient: Optional[Callable]) -> GradientResult:
+    """Time net.fitness_and_gradient (if it exists), the NumPy and the JAX versions on one workload.
+
+    Same discipline as the float64 table: the BLAS threads of the NumPy version probed, then ROUNDS
+    alternating rounds (compiled with 1 BLAS thread, NumPy with its best count, JAX on its own thread pool),
+    pooled medians. JAX compiles in the first round's untimed warm-up call.
+    """
+    net = wl.make_network(workload)
+    data = wl.make_data(workload)
+    params64, params32 = wl.make_params(workload), wl.make_params(workload, dtype=np.float32)
+    for dtype in (np.float64, np.float32):
+        data.blocks(dtype)  # prepared before timing, as in the other tables
+    numpy_result = baseline.numpy_fitness_and_gradient(net, params64, data)
+    compiled: dict[str, Callable[[], Any]] = {"fitness": lambda: net.fitness(params64, data, n_threads=threads)}
+    others: dict[str, Callable[[], Any]] = {}
+    if kernel_fitness_and_gradient() is None:
+        compiled["kernel"] = lambda: net.fitness_and_gradient(params64, data, n_threads=threads)
+        compiled["kernel32"] = lambda: net.fitness_and_gradient(params32, data, n_threads=threads)
+    if jax_gradient is not None:
+        others["jax"] = lambda: jax_gradient(net, params64, data)
+        others["jax32"] = lambda: jax_gradient(net, params32, data)
+    agreement = {key: _gradient_difference(fn(), numpy_result) for key, fn in {**compiled, **others}.items()
+                 if key != "fitness"}
+    base_threads = best_blas_threads(lambda: baseline.numpy_fitness_and_gradient(net, params64, data), blas,
+                                     threads)
+    times = measure_rounds([
+        (lambda: blas.limit(1), compiled),
+        (lambda: blas.limit(base_threads), {"numpy": lambda: baseline.numpy_fitness_and_gradient(net, params64,
+                                                                                                data)}),
+        (contextlib.nullcontext, others),
+    ], repeats)
+    return GradientResult(workload, times, base_threads, agreement)
+
+
+def gradient_table(results: list[GradientResult], threads: int, jax_version: Optional[str]) -> Table:
+    """Fitness and weight gradient of the whole swarm: one column per workload."""
+    table = Table(f"fitness and weight gradient, one swarm evaluation (median wall time), compiled with "
+                  f"{threads} thread(s)", ["", *[r.workload.name for r in results]])
+    rows = table.rows
+    rows.append(["network", *[f"{list(r.workload.layer_sizes)} {r.workload.activation}" for r in results]])
+    rows.append(["P x N", *[f"{r.workload.n_particles} x {r.workload.n_samples}" for r in results]])
+    timed = set.intersection(*(set(r.times) for r in results)) if results else set()
+    for key, label in GRADIENT_ROWS:
+        if key in timed:
+            rows.append([label, *[fmt_time(r.times[key]) for r in results]])
+    for top, bottom, label in GRADIENT_RATIOS:
+        if top in timed and bottom in timed:
+            rows.append([label, *[fmt_ratio(r.times[top] / r.times[bottom]) for r in results]])
+    for key, label in GRADIENT_ROWS:
+        if key in timed and all(key in r.agreement for r in results):
+            rows.append([f"max gradient difference to NumPy, {label.split(' [')[0]} [3]",
+                         *[f"{r.agreement[key]:.1e}" for r in results]])
+    rows.append(["NumPy BLAS threads [1]", *[str(r.base_blas_threads) for r in results]])
+    table.notes = [
+        "NumPy: benchmarks/baseline.py numpy_fitness_and_gradient, reverse-over-forward over the whole swarm: the "
+        "forward value and tangent columns of the fitness baseline, kept per layer, then one backward sweep of "
+        "their adjoints (f'(z) and f''(z) terms) with batched matmuls; it gets whichever of 1 or T OpenBLAS "
+        "threads was faster (last row).",
+        ("JAX " + (jax_version or "") + ": benchmarks/peers.py, jit(vmap(value_and_grad(loss))) over particles, "
+         "loss = the same fitness with the partials by jax.linearize along the observed input directions; "
+         "float64 via jax_enable_x64; XLA's own CPU threads; compiled in the untimed warm-up call."),
+        "Largest |g - g_NumPy| over the swarm divided by the largest |g_NumPy| entry (float32 paths against the "
+        "float64 NumPy gradient).",
+        f"Times: medians pooled over {ROUNDS} rounds that alternate the compiled, NumPy and JAX timings, as in the "
+        "float64 table (one warm-up call per round, at least 0.3 s of timed calls per measurement).",
+    ]
+    missing = kernel_fitness_and_gradient()
+    if missing is not None:
+        table.notes.append(missing + ".")
+    if jax_version is None:
+        table.notes.append("jax is not installed: the JAX rows are skipped (pip install jax jaxlib; never a "
+                           "dependency).")
+    return table
+
+
+def _jax_version() -> Optional[str]:
+    """The installed JAX version, or None (without importing jax when it is absent)."""
+    try:
+        import jax
+    except ImportError:
+        return None
+    return jax.__version__
+
+
 # ----------------------------------------------------------------------------------------------------
 # Command line
+
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -821,6 +406,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="fewer repeats, reference on 2 particles, no jitted columns")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables (for RESULTS.md)")
+    gradient = parser.add_mutually_exclusive_group()
+    gradient.add_argument("--gradient", action="store_true",
+                          help="add the fitness_and_gradient table (compiled, NumPy, jax where installed)")
+    gradient.add_argument("--gradient-only", action="store_true",
+                          help="print only the machine header and the fitness_and_gradient table")
     args = parser.parse_args(argv)
     names = [name.strip() for name in args.workloads.split(",") if name.strip()]
     for name in names:
@@ -840,20 +430,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run every measurement and print the tables."""
-    args = parse_args(argv)
-    command = "python " + " ".join(shlex.quote(a) for a in
-                                   ([os.path.relpath(sys.argv[0])] + list(sys.argv[1:] if argv is None else argv)))
-    blas = BlasThreads()
-    ref_particles = 2 if args.quick else 4
-    jitted: dict[str, Callable] = {}
-    if not args.quick:
-        for name, factory in (("numba", _numba_fitness_factory), ("jax", _jax_fitness_factory)):
-            fn = factory()
-            if fn is not None:
-                jitted[name] = fn
-    header = machine_lines(command, args.threads, blas)
+def fitness_tables(args: argparse.Namespace, blas: BlasThreads, ref_particles: int,
+                   jitted: dict[str, Callable]) -> list[Table]:
+    """The tables of the default report: float64, float32 vs float64, threads, only what is needed."""
     with blas.limit(args.threads):
         peak = matmul_gflops(max(3, args.repeats))
     results = [run_workload(wl.get_workload(name), args.repeats, args.threads, blas, ref_particles, jitted)
@@ -867,6 +446,34 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         tables.append(threads_table(args.names, args.repeats))
     if NEEDED_WORKLOAD in args.names:
         tables.append(needed_table(args.repeats, args.threads, blas, peak))
+    return tables
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run every measurement and print the tables."""
+    args = parse_args(argv)
+    command = "python " + " ".join(shlex.quote(a) for a in
+                                   ([os.path.relpath(sys.argv[0])] + list(sys.argv[1:] if argv is None else argv)))
+    blas = BlasThreads()
+    ref_particles = 2 if args.quick else 4
+    jitted: dict[str, Callable] = {}
+    if not args.quick and not args.gradient_only:
+        for name, factory in (("numba", peers.numba_fitness_factory), ("jax", peers.jax_fitness_factory)):
+            fn = factory()
+            if fn is not None:
+                jitted[name] = fn
+    header = machine_lines(command, args.threads, blas.backend)
+    tables = []
+    if not args.gradient_only:
+        tables += fitness_tables(args, blas, ref_particles, jitted)
+    if args.gradient or args.gradient_only:
+        missing = kernel_fitness_and_gradient()
+        if missing is not None:
+            print(missing, file=sys.stderr)
+        jax_gradient = peers.jax_fitness_and_gradient_factory()
+        results = [run_gradient(wl.get_workload(name), args.repeats, args.threads, blas, jax_gradient)
+                   for name in args.names]
+        tables.append(gradient_table(results, args.threads, _jax_version()))
     out = []
     if args.markdown:
         out.append("## swarmjac benchmark results\n")

@@ -39,20 +39,13 @@ class Case:
     X: np.ndarray
 
 
-_DATA_MAKERS: dict[str, Callable[[wl.Workload], Any]] = {
-    "mixed": wl.make_data,
-    "values": wl.make_values_only_data,
-    "dx1": wl.make_dx1_only_data,
-    "partials": wl.make_all_partials_data,
-}
-
-
 @pytest.fixture(scope="session")
 def make_case() -> Callable[..., Case]:
     """Factory ``make_case(name, dtype=float64, n_particles=None, data="mixed")`` with a session cache.
 
-    ``data`` is one of ``mixed`` (the workload's thirds), ``values``, ``dx1`` and ``partials``; the
-    compiled fitness's block layout is prepared here too, so that no call being timed pays for it.
+    ``data`` is a key of ``workloads.DATA_PATTERNS`` (``mixed``, the workload's thirds, ``values``, ``dx1``,
+    ``partials``); the compiled fitness's block layout is prepared here too, so that no call being timed
+    pays for it.
     """
     cache: dict[tuple, Case] = {}
 
@@ -62,7 +55,7 @@ def make_case() -> Callable[..., Case]:
             workload = wl.get_workload(name)
             net = wl.make_network(workload)
             params = wl.make_params(workload, n_particles=n_particles, dtype=dtype)
-            dataset = _DATA_MAKERS[data](workload)
+            dataset = wl.make_data(workload, data)
             dataset.blocks(dtype)
             X = np.ascontiguousarray(dataset.X, dtype=dtype)
             cache[key] = Case(workload, net, params, dataset, X)

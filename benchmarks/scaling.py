@@ -1,9 +1,9 @@
 """How the fused fitness scales with swarm size P, sample count N and layer width, and its memory.
 
 A script (not a pytest-benchmark file): prints Markdown tables for benchmarks/RESULTS.md. Each time is the
-median of timed calls of ``net.fitness`` (compare.measure: one warm-up call, at least --repeats calls and
-0.3 s of them) on the "thirds" data of benchmarks/workloads.py (a third values
-only, a third dy/dx1 only, a third every partial). Peak memory is measured in a fresh subprocess.
+median of timed calls of ``net.fitness`` (timing.measure: one warm-up call, at least --repeats calls and
+0.3 s of them) on the "mixed" data pattern of benchmarks/workloads.py (a third values only, a third dy/dx1
+only, a third every partial; rows in order). Peak memory is measured in a fresh subprocess.
 """
 from __future__ import annotations
 
@@ -19,21 +19,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import swarmjac as sj  # noqa: E402
-from compare import measure  # noqa: E402
-from workloads import target_function  # noqa: E402
+from timing import measure  # noqa: E402
+from workloads import build_data  # noqa: E402
 
 
 def thirds_data(n_samples: int, d_in: int, d_out: int, seed: int = 0) -> sj.Dataset:
-    """N points, a third values only, a third dy/dx1 only, a third every partial."""
-    rng = np.random.default_rng(seed)
-    X = rng.uniform(-1, 1, size=(n_samples, d_in))
-    y_full, dydx_full = target_function(X, d_out)
-    part = np.arange(n_samples) * 3 // max(n_samples, 1)
-    y = np.where((part == 0)[:, None], y_full, np.nan)
-    dydx = np.full_like(dydx_full, np.nan)
-    dydx[part == 1, :, 0] = dydx_full[part == 1, :, 0]
-    dydx[part == 2] = dydx_full[part == 2]
-    return sj.Dataset(X, y=y, dydx=dydx)
+    """N points uniform in [-1, 1]^d_in, rows in order: a third values only, a third dy/dx1 only, a third
+    every partial (workloads.DATA_PATTERNS["mixed"], unshuffled)."""
+    X = np.random.default_rng(seed).uniform(-1, 1, size=(n_samples, d_in))
+    return build_data(X, d_out, "mixed", shuffle_seed=None)
 
 
 def time_fitness(layers, activation, n_particles, n_samples, repeats, n_threads=None) -> float:

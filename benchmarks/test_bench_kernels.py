@@ -13,6 +13,8 @@ import pytest
 from swarmjac import reference
 
 import baseline
+import peers
+import swarmjac as sj
 import workloads as wl
 
 WORKLOAD_NAMES = list(wl.WORKLOADS)
@@ -21,7 +23,7 @@ REFERENCE_P = 4
 #: The issue-2 seed benchmark: the worked example's network and the small tanh network.
 ISSUE2_NAMES = ["seed", "small"]
 DTYPE_NAMES = ["small", "medium"]
-NEEDED_DATA = ["values", "dx1", "mixed", "partials"]
+NEEDED_DATA = list(wl.DATA_PATTERNS)  # values, dx1, mixed, partials
 
 
 def _note_scale(benchmark: Any, case: Any) -> None:
@@ -129,6 +131,38 @@ def test_needed_numpy_baseline(benchmark: Any, make_case: Any, data: str) -> Non
     case = make_case("small", data=data)
     benchmark.group = "needed-small"
     benchmark(baseline.numpy_fitness, case.net, case.params, case.data)
+
+
+# ----- gradient-<name>: fitness and weight gradient, compiled (once it exists), NumPy, JAX (if installed) -----
+
+JAX_FITNESS_AND_GRADIENT = peers.jax_fitness_and_gradient_factory()
+
+
+@pytest.mark.skipif(not hasattr(sj.MLP, "fitness_and_gradient"), reason="no MLP.fitness_and_gradient yet")
+@pytest.mark.parametrize("name", WORKLOAD_NAMES)
+def test_gradient_compiled(benchmark: Any, make_case: Any, name: str) -> None:
+    case = make_case(name)
+    benchmark.group = f"gradient-{name}"
+    f, g = benchmark(case.net.fitness_and_gradient, case.params, case.data)
+    assert g.shape == case.params.shape
+
+
+@pytest.mark.parametrize("name", WORKLOAD_NAMES)
+def test_gradient_numpy_baseline(benchmark: Any, make_case: Any, name: str) -> None:
+    case = make_case(name)
+    benchmark.group = f"gradient-{name}"
+    f, g = benchmark(baseline.numpy_fitness_and_gradient, case.net, case.params, case.data)
+    assert g.shape == case.params.shape
+
+
+@pytest.mark.skipif(JAX_FITNESS_AND_GRADIENT is None, reason="jax is not installed")
+@pytest.mark.parametrize("name", WORKLOAD_NAMES)
+def test_gradient_jax(benchmark: Any, make_case: Any, name: str) -> None:
+    case = make_case(name)
+    benchmark.group = f"gradient-{name}"
+    JAX_FITNESS_AND_GRADIENT(case.net, case.params, case.data)  # compile outside the timing
+    f, g = benchmark(JAX_FITNESS_AND_GRADIENT, case.net, case.params, case.data)
+    assert g.shape == case.params.shape
 
 
 # ----- float32 against float64, compiled -----

@@ -1,7 +1,9 @@
 """The fixed benchmark workloads of swarmjac and their data, shared by every benchmark.
 
-compare.py, test_bench_kernels.py and RESULTS.md all read the networks, swarms and data sets from here,
-so that one name ("seed", "small", "medium", "wide") always means the same computation.
+compare.py, scaling.py, test_bench_kernels.py and RESULTS.md all read the networks, swarms and data sets
+from here, so that one name ("seed", "small", "medium", "wide"; "mixed", "values", ...) always means the
+same computation. Two tables drive it: WORKLOADS (networks and sizes) and DATA_PATTERNS (which rows observe
+what); make_network, make_params and make_data build any entry of them.
 """
 from __future__ import annotations
 
@@ -21,6 +23,10 @@ __all__ = [
     "make_network",
     "make_params",
     "make_inputs",
+    "RowGroup",
+    "DataPattern",
+    "DATA_PATTERNS",
+    "build_data",
     "make_data",
     "make_values_only_data",
     "make_dx1_only_data",
@@ -28,6 +34,8 @@ __all__ = [
     "target_function",
     "columns_per_sample",
     "nominal_flops",
+    "executed_fitness_columns",
+    "executed_vjac_columns",
 ]
 
 #: Seed of the input points and targets.
@@ -185,82 +193,139 @@ def target_function(X: np.ndarray, d_out: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sin(phase), np.cos(phase)[:, :, None] * A[None, :, :]
 
 
-def make_data(workload: Workload) -> sj.Dataset:
-    """The workload's mixed data set: a third of the rows values only, a third dy/dx1 only, a third
-    every partial derivative (no value).
+@dataclass(frozen=True)
+class RowGroup:
+    """What the rows of one group observe.
 
-    "dy/dx1" means ``dy_k/dx_1`` of every output k. Which row gets which pattern is a fixed random
-    permutation, so the patterns are interleaved as in real data.
+    Attributes
+    ----------
+    value : bool
+        Whether the rows observe their values ``y_k`` (every output k).
+    partials : str
+        ``"none"``, ``"first"`` (``dy_k/dx_1`` of every output k) or ``"all"`` (every partial).
+    """
+
+    value: bool
+    partials: str
+
+
+@dataclass(frozen=True)
+class DataPattern:
+    """A benchmark data set: the rows are split into equal groups, each observing one :class:`RowGroup`.
+
+    Attributes
+    ----------
+    name : str
+        Key used by the fixtures and the command lines (``mixed``, ``values``, ``dx1``, ``partials``).
+    label : str
+        Row label in compare.py's "only what is needed" table.
+    groups : tuple of RowGroup
+    """
+
+    name: str
+    label: str
+    groups: tuple[RowGroup, ...]
+
+
+#: The data sets, in the order the "only what is needed" table lists them; "mixed" is the workloads' own.
+DATA_PATTERNS: dict[str, DataPattern] = {
+    p.name: p
+    for p in (
+        DataPattern("values", "values only", (RowGroup(True, "none"),)),
+        DataPattern("dx1", "dy/dx1 only", (RowGroup(False, "first"),)),
+        DataPattern("mixed", "mixed thirds (main table)",
+                    (RowGroup(True, "none"), RowGroup(False, "first"), RowGroup(False, "all"))),
+        DataPattern("partials", "values + all partials", (RowGroup(True, "all"),)),
+    )
+}
+
+
+def build_data(X: np.ndarray, d_out: int, pattern: str = "mixed",
+               shuffle_seed: Optional[int] = DATA_SEED + 2) -> sj.Dataset:
+    """A data set of :func:`target_function` at ``X`` whose rows observe what ``DATA_PATTERNS[pattern]`` says.
+
+    Row ``n`` belongs to group ``n * n_groups // N`` (equal groups, in order), and the group numbers are
+    then permuted by ``shuffle_seed`` so that the patterns are interleaved as in real data.
 
     Parameters
     ----------
-    workload : Workload
+    X : ndarray, shape (N, d_in)
+    d_out : int
+    pattern : str, default "mixed"
+        A key of :data:`DATA_PATTERNS`.
+    shuffle_seed : int or None
+        Seed of the permutation of the groups; None keeps them in order.
 
     Returns
     -------
     swarmjac.Dataset
+
+    Examples
+    --------
+    >>> data = build_data(np.zeros((6, 2)), 1, "mixed")
+    >>> data.n_values, int(data.n_partials.sum())
+    (2, 6)
     """
-    X = make_inputs(workload)
-    y_full, dydx_full = target_function(X, workload.d_out)
-    n = workload.n_samples
-    pattern = np.random.default_rng(DATA_SEED + 2).permutation(np.arange(n) * 3 // n)  # 0, 1, 2 by thirds
-    y = np.where((pattern == 0)[:, None], y_full, np.nan)
+    try:
+        groups = DATA_PATTERNS[pattern].groups
+    except KeyError:
+        raise ValueError(f"unknown data pattern {pattern!r}; expected one of {', '.join(DATA_PATTERNS)}") from None
+    y_full, dydx_full = target_function(X, d_out)
+    n = X.shape[0]
+    group = np.arange(n) * len(groups) // max(n, 1)
+    if shuffle_seed is not None:
+        group = np.random.default_rng(shuffle_seed).permutation(group)
+    y = np.full_like(y_full, np.nan)
     dydx = np.full_like(dydx_full, np.nan)
-    dx1_rows = pattern == 1
-    dydx[dx1_rows, :, 0] = dydx_full[dx1_rows, :, 0]
-    all_rows = pattern == 2
-    dydx[all_rows] = dydx_full[all_rows]
+    for index, spec in enumerate(groups):
+        rows = group == index
+        if spec.value:
+            y[rows] = y_full[rows]
+        if spec.partials == "first":
+            dydx[rows, :, 0] = dydx_full[rows, :, 0]
+        elif spec.partials == "all":
+            dydx[rows] = dydx_full[rows]
     return sj.Dataset(X, y=y, dydx=dydx)
+
+
+def make_data(workload: Workload, pattern: str = "mixed") -> sj.Dataset:
+    """The workload's data set: its N input points (:func:`make_inputs`), rows observing ``pattern``.
+
+    The default, "mixed", is the workloads' own: a third of the rows values only, a third dy/dx1 only, a
+    third every partial derivative (no value), interleaved by a fixed random permutation. "dy/dx1" means
+    ``dy_k/dx_1`` of every output k.
+
+    Parameters
+    ----------
+    workload : Workload
+    pattern : str, default "mixed"
+        A key of :data:`DATA_PATTERNS`.
+
+    Returns
+    -------
+    swarmjac.Dataset
+
+    Examples
+    --------
+    >>> make_data(get_workload("seed"), "values").n_values
+    64
+    """
+    return build_data(make_inputs(workload), workload.d_out, pattern)
 
 
 def make_values_only_data(workload: Workload) -> sj.Dataset:
-    """Every row observes its values and no derivative ("only what is needed": no tangents at all).
-
-    Parameters
-    ----------
-    workload : Workload
-
-    Returns
-    -------
-    swarmjac.Dataset
-    """
-    X = make_inputs(workload)
-    y, _ = target_function(X, workload.d_out)
-    return sj.Dataset(X, y=y)
+    """``make_data(workload, "values")``: every row observes its values and no derivative."""
+    return make_data(workload, "values")
 
 
 def make_dx1_only_data(workload: Workload) -> sj.Dataset:
-    """Every row observes only ``dy_k/dx_1`` (all outputs k): one tangent direction is needed.
-
-    Parameters
-    ----------
-    workload : Workload
-
-    Returns
-    -------
-    swarmjac.Dataset
-    """
-    X = make_inputs(workload)
-    y, dydx_full = target_function(X, workload.d_out)
-    dydx = np.full_like(dydx_full, np.nan)
-    dydx[:, :, 0] = dydx_full[:, :, 0]
-    return sj.Dataset(X, y=np.full_like(y, np.nan), dydx=dydx)
+    """``make_data(workload, "dx1")``: every row observes only ``dy_k/dx_1`` (all outputs k)."""
+    return make_data(workload, "dx1")
 
 
 def make_all_partials_data(workload: Workload) -> sj.Dataset:
-    """Every row observes its value and every partial derivative: the full Jacobian is needed.
-
-    Parameters
-    ----------
-    workload : Workload
-
-    Returns
-    -------
-    swarmjac.Dataset
-    """
-    X = make_inputs(workload)
-    y, dydx = target_function(X, workload.d_out)
-    return sj.Dataset(X, y=y, dydx=dydx)
+    """``make_data(workload, "partials")``: every row observes its value and every partial derivative."""
+    return make_data(workload, "partials")
 
 
 def columns_per_sample(data: sj.Dataset) -> np.ndarray:
@@ -302,3 +367,48 @@ def nominal_flops(layer_sizes: Any, n_particles: int, total_columns: int) -> flo
     sizes = list(layer_sizes)
     per_column = sum(2 * sizes[l + 1] * sizes[l] for l in range(len(sizes) - 1))
     return float(n_particles) * float(total_columns) * float(per_column)
+
+
+def executed_fitness_columns(net: sj.MLP, data: sj.Dataset) -> int:
+    """Columns the fused fitness actually sweeps, summed over the rows (padding lanes not counted).
+
+    Mirrors the kernel's "auto" mode as DESIGN.md describes it: rows are grouped into blocks of
+    ``BLOCK`` by the directions they need (``Dataset.blocks``); a block that needs ``n_dir`` directions
+    carries ``1 + n_dir`` columns forward, or, when ``d_out < n_dir``, sweeps its values forward and then
+    one adjoint column per output back (``1 + d_out``).
+
+    Parameters
+    ----------
+    net : swarmjac.MLP
+    data : swarmjac.Dataset
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> small = get_workload("small")
+    >>> executed_fitness_columns(make_network(small), make_data(small, "values"))
+    256
+    """
+    blocks = data.blocks(np.float64)
+    block = blocks.X.shape[-1]
+    n_rows = int(np.count_nonzero(columns_per_sample(data)))
+    total = 0
+    for b in range(blocks.n_blocks):
+        rows = min(block, n_rows - b * block)
+        n_dir = int(blocks.block_n_dirs[b])
+        total += rows * (1 + (net.d_out if 0 < net.d_out < n_dir else n_dir))
+    return total
+
+
+def executed_vjac_columns(net: sj.MLP, n_samples: int) -> int:
+    """Columns value_and_jacobian(mode="auto") sweeps: reverse (1 + d_out) if d_out < d_in, else 1 + d_in.
+
+    Examples
+    --------
+    >>> executed_vjac_columns(sj.MLP([2, 4, 1]), 10)
+    20
+    """
+    return n_samples * (1 + (net.d_out if net.d_out < net.d_in else net.d_in))
