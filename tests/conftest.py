@@ -1,11 +1,17 @@
 """Shared helpers of the test suite: random networks and data sets, and tolerances per dtype."""
 from __future__ import annotations
 
-import numpy as np
-import pytest
-from hypothesis import settings
+import os
 
-import swarmjac as sj
+# scikit-learn's check_array_api_input runs only when SciPy's array API support is switched on before SciPy
+# is first imported (tests/test_estimator.py); for NumPy arrays SciPy behaves the same either way.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+import swarmjac as sj  # noqa: E402
 
 settings.register_profile("default", deadline=None, max_examples=40, derandomize=True)
 settings.register_profile("ci", deadline=None, max_examples=40, derandomize=True)
