@@ -160,9 +160,105 @@ SJ_INLINE void FN(loss_adjoint)(const REAL *restrict pred, const REAL *restrict 
     }
 }
 
-/* Fitness of one particle and its gradient (n_params) into grad.  The saved columns of every layer of a
- * block live in sc->gsave; gradient sums in double in sc->gacc. */
-static REAL FN(particle_fitness_gradient)(const sj_net *net, const REAL *theta, const sj_data *data,
+/* The saved columns of one block: per layer, pre = [z, dz_t], post = [a, da_t] (post = pre for a linear
+ * layer), f'(z) and f''(z), carved from the scratch save area for n_tan tangent column blocks. */
+typedef struct {
+    REAL *pre[SJ_MAX_LAYERS], *post[SJ_MAX_LAYERS], *d1[SJ_MAX_LAYERS], *d2[SJ_MAX_LAYERS];
+} FN(saved);
+
+SJ_INLINE void FN(carve_saved)(const sj_net *net, int n_tan, REAL *save, FN(saved) *sv)
+{
+    const size_t n_cols = (size_t)(1 + n_tan) * SJ_BLOCK;
+    for (int l = 0; l < net->n_layers; ++l) {
+        const int out = net->sizes[l + 1];
+        sv->pre[l] = save;
+        save += (size_t)out * n_cols;
+        if (net->activations[l] == SJ_LINEAR) {
+            sv->post[l] = sv->pre[l];
+            sv->d1[l] = sv->d2[l] = NULL;
+        } else {
+            sv->post[l] = save;
+            save += (size_t)out * n_cols;
+            sv->d1[l] = save;
+            save += (size_t)out * SJ_BLOCK;
+            sv->d2[l] = save;
+            save += (size_t)out * SJ_BLOCK;
+        }
+    }
+}
+
+/* Forward sweep of a block keeping every layer's columns, with n_tan tangent column blocks whose input
+ * tangents are either the unit vectors e_dirs[t] (dirs given) or the per-sample vectors in rows
+ * (d_in, n_tan * SJ_BLOCK) of V (dirs NULL).  Returns the output columns, (d_out, (1 + n_tan) * SJ_BLOCK). */
+SJ_INLINE const REAL *FN(forward_saving)(const sj_net *net, const REAL *restrict theta, const FN(weights) *w,
+                                         const REAL *restrict x, int n_tan, const int32_t *restrict dirs,
+                                         const REAL *restrict V, const FN(saved) *sv)
+{
+    const int L = net->n_layers;
+    const size_t n_cols = (size_t)(1 + n_tan) * SJ_BLOCK;
+    for (int l = 0; l < L; ++l) {
+        const int in = net->sizes[l], out = net->sizes[l + 1];
+        if (l > 0)
+            FN(dense)(out, in, (int)n_cols, SJ_BLOCK, w->wf[l], w->b[l], NULL, sv->post[l - 1], n_cols, sv->pre[l],
+                      n_cols);
+        else if (dirs)
+            FN(dense_input)(out, in, n_tan, dirs, w->wf[0], theta, w->b[0], x, sv->pre[0]);
+        else {
+            /* Values W x + b; tangents W V (no bias). */
+            FN(dense)(out, in, SJ_BLOCK, SJ_BLOCK, w->wf[0], w->b[0], NULL, x, SJ_BLOCK, sv->pre[0], n_cols);
+            FN(dense)(out, in, n_tan * SJ_BLOCK, 0, w->wf[0], w->b[0], NULL, V, (size_t)n_tan * SJ_BLOCK,
+                      sv->pre[0] + SJ_BLOCK, n_cols);
+        }
+        if (net->activations[l] != SJ_LINEAR)
+            FN(activate_saving)(net->activations[l], out, n_tan, sv->pre[l], sv->post[l], sv->d1[l], sv->d2[l]);
+    }
+    return sv->post[L - 1];
+}
+
+/* Reverse sweep through the saved columns from the output adjoints in G (d_out rows of (1 + n_tan) lane
+ * blocks), accumulating Wbar and bbar into gacc; G and G_next are clobbered.  The input tangents are those
+ * of forward_saving (dirs or V). */
+SJ_INLINE void FN(backward_saved)(const sj_net *net, const FN(weights) *w, const REAL *restrict x, int n_tan,
+                                  const int32_t *restrict dirs, const REAL *restrict V, const FN(saved) *sv,
+                                  const size_t *w_off, const size_t *b_off, REAL *G, REAL *G_next,
+                                  double *restrict gacc)
+{
+    const size_t n_cols = (size_t)(1 + n_tan) * SJ_BLOCK;
+    for (int l = net->n_layers - 1; l >= 0; --l) {
+        const int in = net->sizes[l], out = net->sizes[l + 1];
+        if (net->activations[l] != SJ_LINEAR)
+            FN(activation_adjoint)(out, n_tan, sv->pre[l], sv->d1[l], sv->d2[l], G);
+        double *W_bar = gacc + w_off[l], *b_bar = gacc + b_off[l];
+        for (int o = 0; o < out; ++o) b_bar[o] += FN(row_sum)(G + (size_t)o * n_cols, SJ_BLOCK);
+        if (l > 0) {
+            FN(outer_accumulate)(out, in, (int)n_cols, G, n_cols, sv->post[l - 1], n_cols, W_bar);
+            FN(dense)(in, out, (int)n_cols, 0, w->wt[l], w->b[l], NULL, G, n_cols, G_next, n_cols);
+            REAL *swap = G;
+            G = G_next;
+            G_next = swap;
+            continue;
+        }
+        /* Inputs: the value columns are x; the tangents are e_dirs[t] (a column sum) or the rows of V. */
+        FN(outer_accumulate)(out, in, SJ_BLOCK, G, n_cols, x, SJ_BLOCK, W_bar);
+        if (dirs) {
+            for (int o = 0; o < out; ++o)
+                for (int t = 0; t < n_tan; ++t)
+                    W_bar[(size_t)o * in + dirs[t]] +=
+                        FN(row_sum)(G + (size_t)o * n_cols + (size_t)(1 + t) * SJ_BLOCK, SJ_BLOCK);
+        } else if (n_tan > 0) {
+            FN(outer_accumulate)(out, in, n_tan * SJ_BLOCK, G + SJ_BLOCK, n_cols, V, (size_t)n_tan * SJ_BLOCK, W_bar);
+        }
+    }
+}
+
+/* Fitness of one particle and its gradient (n_params) into grad, in the given mode (per block by
+ * sj_block_reverse, as the fitness).  A forward block carries the tangents of its observed directions and
+ * sweeps back through values and tangents.  A reverse block first gets its Jacobian as the fitness does
+ * (value sweep, one adjoint sweep per output), then uses that the derivative terms' gradient is the
+ * gradient of sum_k J_k . r_k with the residual vectors r_k = 2 * scale * mask * (J_k - target) held fixed:
+ * one tangent per output, whose input tangent is r_k at each sample (d_out columns instead of n_dir).
+ * The saved columns live in sc->gsave (the residual vectors first); gradient sums in double in sc->gacc. */
+static REAL FN(particle_fitness_gradient)(const sj_net *net, const REAL *theta, const sj_data *data, int mode,
                                           sj_scratch *sc, REAL *grad)
 {
     const int64_t n_params = net->n_params;
@@ -187,6 +283,9 @@ static REAL FN(particle_fitness_gradient)(const sj_net *net, const REAL *theta, 
     for (int s = 0; s < SJ_BLOCK; ++s) acc_value[s] = acc_deriv[s] = 0.0;
     FN(weights) w;
     FN(pack_particle)(net, theta, 1, sc->packed, &w);
+    REAL *const residuals = (REAL *)sc->gsave; /* (d_in, d_out * SJ_BLOCK) */
+    REAL *const save = residuals + (size_t)d_in * d_out * SJ_BLOCK;
+    REAL *buf0 = (REAL *)sc->buf0, *buf1 = (REAL *)sc->buf1;
     for (int64_t blk = 0; blk < data->n_blocks; ++blk) {
         const int n_dir = data->block_n_dirs[blk];
         const int32_t *dirs = data->block_dirs + (size_t)blk * d_in;
@@ -195,47 +294,54 @@ static REAL FN(particle_fitness_gradient)(const sj_net *net, const REAL *theta, 
         const REAL *y_mask = (const REAL *)data->y_mask + (size_t)blk * d_out * SJ_BLOCK;
         const REAL *dydx = (const REAL *)data->dydx + (size_t)blk * d_in * d_out * SJ_BLOCK;
         const REAL *dydx_mask = (const REAL *)data->dydx_mask + (size_t)blk * d_in * d_out * SJ_BLOCK;
-        const size_t n_cols = (size_t)(1 + n_dir) * SJ_BLOCK;
+        const int reverse = sj_block_reverse(mode, d_out, n_dir);
+        const int n_tan = reverse ? d_out : n_dir;
+        const size_t n_cols = (size_t)(1 + n_tan) * SJ_BLOCK;
+        FN(saved) sv;
+        FN(carve_saved)(net, n_tan, save, &sv);
+        const REAL *pred;
 
-        /* Forward, keeping every layer's columns (a linear layer's post-activation is its pre-activation). */
-        REAL *pre[SJ_MAX_LAYERS], *d1[SJ_MAX_LAYERS], *d2[SJ_MAX_LAYERS];
-        REAL *post[SJ_MAX_LAYERS] = {NULL}; /* (initialised: the compiler cannot see that L >= 1) */
-        REAL *save = (REAL *)sc->gsave;
-        for (int l = 0; l < L; ++l) {
-            const int out = net->sizes[l + 1];
-            pre[l] = save;
-            save += (size_t)out * n_cols;
-            if (net->activations[l] == SJ_LINEAR) {
-                post[l] = pre[l];
-                d1[l] = d2[l] = NULL;
-            } else {
-                post[l] = save;
-                save += (size_t)out * n_cols;
-                d1[l] = save;
-                save += (size_t)out * SJ_BLOCK;
-                d2[l] = save;
-                save += (size_t)out * SJ_BLOCK;
+        if (reverse) {
+            /* The fitness's own reverse sweep (same sums, same order), then the residual vectors. */
+            const REAL *out = FN(forward_block)(net, theta, &w, x, dirs, 0, buf0, buf1, sc->dsave);
+            for (int k = 0; k < d_out; ++k)
+                FN(accumulate_sq_err)(out + (size_t)k * SJ_BLOCK, y + (size_t)k * SJ_BLOCK,
+                                      y_mask + (size_t)k * SJ_BLOCK, acc_value);
+            const REAL *adj = FN(reverse_block)(net, &w, sc->dsave, buf0, buf1);
+            const size_t adj_cols = (size_t)d_out * SJ_BLOCK;
+            for (int j = 0; j < d_in; ++j)
+                for (int s = 0; s < (int)adj_cols; ++s) residuals[(size_t)j * adj_cols + s] = 0;
+            for (int t = 0; t < n_dir; ++t) {
+                const int j = dirs[t];
+                for (int k = 0; k < d_out; ++k) {
+                    const size_t target = ((size_t)j * d_out + k) * SJ_BLOCK;
+                    const REAL *row = adj + (size_t)j * adj_cols + (size_t)k * SJ_BLOCK;
+                    FN(accumulate_sq_err)(row, dydx + target, dydx_mask + target, acc_deriv);
+                    FN(loss_adjoint)(row, dydx + target, dydx_mask + target, data->derivative_scale,
+                                     residuals + (size_t)j * adj_cols + (size_t)k * SJ_BLOCK);
+                }
             }
-        }
-        for (int l = 0; l < L; ++l) {
-            const int in = net->sizes[l], out = net->sizes[l + 1];
-            if (l == 0)
-                FN(dense_input)(out, in, n_dir, dirs, w.wf[0], theta, w.b[0], x, pre[0]);
-            else
-                FN(dense)(out, in, (int)n_cols, SJ_BLOCK, w.wf[l], w.b[l], NULL, post[l - 1], n_cols, pre[l], n_cols);
-            if (net->activations[l] != SJ_LINEAR)
-                FN(activate_saving)(net->activations[l], out, n_dir, pre[l], post[l], d1[l], d2[l]);
+            pred = FN(forward_saving)(net, theta, &w, x, n_tan, NULL, residuals, &sv);
+            /* Seeds: value adjoints as usual; tangent k seeds output k with 1 (d/dtheta of J_k . r_k). */
+            for (int k = 0; k < d_out; ++k) {
+                FN(loss_adjoint)(pred + (size_t)k * n_cols, y + (size_t)k * SJ_BLOCK, y_mask + (size_t)k * SJ_BLOCK,
+                                 data->value_scale, buf0 + (size_t)k * n_cols);
+                for (int t = 0; t < n_tan; ++t)
+                    for (int s = 0; s < SJ_BLOCK; ++s)
+                        buf0[(size_t)k * n_cols + (size_t)(1 + t) * SJ_BLOCK + s] = t == k ? (REAL)1 : (REAL)0;
+            }
+            FN(backward_saved)(net, &w, x, n_tan, NULL, residuals, &sv, w_off, b_off, buf0, buf1, gacc);
+            continue;
         }
 
-        /* The loss of the block, and the adjoints of the output columns. */
-        const REAL *pred = post[L - 1];
-        REAL *G = (REAL *)sc->buf0, *G_next = (REAL *)sc->buf1;
-        /* (Same order of accumulation as particle_fitness: the sums are bit for bit the same.) */
+        /* Forward block: the loss of its tangent columns, and their adjoints.  (Same order of accumulation
+         * as particle_fitness: the sums are bit for bit the same.) */
+        pred = FN(forward_saving)(net, theta, &w, x, n_tan, dirs, NULL, &sv);
         for (int k = 0; k < d_out; ++k) {
             const REAL *row = pred + (size_t)k * n_cols;
             FN(accumulate_sq_err)(row, y + (size_t)k * SJ_BLOCK, y_mask + (size_t)k * SJ_BLOCK, acc_value);
             FN(loss_adjoint)(row, y + (size_t)k * SJ_BLOCK, y_mask + (size_t)k * SJ_BLOCK, data->value_scale,
-                             G + (size_t)k * n_cols);
+                             buf0 + (size_t)k * n_cols);
         }
         for (int t = 0; t < n_dir; ++t)
             for (int k = 0; k < d_out; ++k) {
@@ -243,30 +349,9 @@ static REAL FN(particle_fitness_gradient)(const sj_net *net, const REAL *theta, 
                 const REAL *tan_row = pred + (size_t)k * n_cols + (size_t)(1 + t) * SJ_BLOCK;
                 FN(accumulate_sq_err)(tan_row, dydx + target, dydx_mask + target, acc_deriv);
                 FN(loss_adjoint)(tan_row, dydx + target, dydx_mask + target, data->derivative_scale,
-                                 G + (size_t)k * n_cols + (size_t)(1 + t) * SJ_BLOCK);
+                                 buf0 + (size_t)k * n_cols + (size_t)(1 + t) * SJ_BLOCK);
             }
-
-        /* Reverse through the layers. */
-        for (int l = L - 1; l >= 0; --l) {
-            const int in = net->sizes[l], out = net->sizes[l + 1];
-            if (net->activations[l] != SJ_LINEAR) FN(activation_adjoint)(out, n_dir, pre[l], d1[l], d2[l], G);
-            double *W_bar = gacc + w_off[l], *b_bar = gacc + b_off[l];
-            for (int o = 0; o < out; ++o) b_bar[o] += FN(row_sum)(G + (size_t)o * n_cols, SJ_BLOCK);
-            if (l == 0) {
-                /* Inputs: the value columns are x; the tangent of direction dirs[t] is the unit vector. */
-                FN(outer_accumulate)(out, in, SJ_BLOCK, G, n_cols, x, SJ_BLOCK, W_bar);
-                for (int o = 0; o < out; ++o)
-                    for (int t = 0; t < n_dir; ++t)
-                        W_bar[(size_t)o * in + dirs[t]] +=
-                            FN(row_sum)(G + (size_t)o * n_cols + (size_t)(1 + t) * SJ_BLOCK, SJ_BLOCK);
-            } else {
-                FN(outer_accumulate)(out, in, (int)n_cols, G, n_cols, post[l - 1], n_cols, W_bar);
-                FN(dense)(in, out, (int)n_cols, 0, w.wt[l], w.b[l], NULL, G, n_cols, G_next, n_cols);
-                REAL *swap = G;
-                G = G_next;
-                G_next = swap;
-            }
-        }
+        FN(backward_saved)(net, &w, x, n_tan, dirs, NULL, &sv, w_off, b_off, buf0, buf1, gacc);
     }
     for (int half = SJ_BLOCK / 2; half > 0; half /= 2)
         for (int s = 0; s < half; ++s) {

@@ -92,14 +92,15 @@ int sj_fitness_f64(const sj_net *net, const double *params, int64_t n_particles,
 int sj_fitness_f32(const sj_net *net, const float *params, int64_t n_particles,
                    const sj_data *data, float *fitness, int mode, int n_threads);
 
-/* Fused fitness and its exact gradient with respect to the weights, grad (P, n_params): a forward sweep
- * that carries the tangents of the observed input directions, then one reverse sweep through values and
- * tangents (so the derivative terms get their mixed second derivatives).  fitness is that of sj_fitness in
- * forward mode; a particle whose fitness is not finite gets +inf and a gradient of NaN. */
+/* Fused fitness and its exact gradient with respect to the weights, grad (P, n_params): per block, a
+ * forward sweep that carries tangents (of the observed input directions, or in a reverse block one per
+ * output along the derivative residuals), then one reverse sweep through values and tangents, so the
+ * derivative terms get their mixed second derivatives.  mode as for sj_fitness, whose fitness this is, bit
+ * for bit; a particle whose fitness is not finite gets +inf and a gradient of NaN. */
 int sj_fitness_and_gradient_f64(const sj_net *net, const double *params, int64_t n_particles,
-                                const sj_data *data, double *fitness, double *grad, int n_threads);
+                                const sj_data *data, double *fitness, double *grad, int mode, int n_threads);
 int sj_fitness_and_gradient_f32(const sj_net *net, const float *params, int64_t n_particles,
-                                const sj_data *data, float *fitness, float *grad, int n_threads);
+                                const sj_data *data, float *fitness, float *grad, int mode, int n_threads);
 
 /* One activation and its derivative over an array (used by tests to check the activation code). */
 int sj_eval_activation_f64(int code, const double *z, int64_t n, double *a, double *d);

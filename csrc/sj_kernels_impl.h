@@ -11,7 +11,7 @@ typedef void (*FN(predict_fn))(const sj_net *, const REAL *, const REAL *, int64
 typedef void (*FN(vjac_fn))(const sj_net *, const REAL *, const REAL *, int64_t, REAL *, REAL *, int,
                             const int32_t *, sj_scratch *);
 typedef REAL (*FN(fitness_fn))(const sj_net *, const REAL *, const sj_data *, int, int, sj_scratch *);
-typedef REAL (*FN(gradient_fn))(const sj_net *, const REAL *, const sj_data *, sj_scratch *, REAL *);
+typedef REAL (*FN(gradient_fn))(const sj_net *, const REAL *, const sj_data *, int, sj_scratch *, REAL *);
 #ifdef SJ_DISPATCH
 static const FN(predict_fn) FN(predict_isa)[SJ_N_ISA] = {
     ISA_FN(particle_predict, base), ISA_FN(particle_predict, v3), ISA_FN(particle_predict, v4)};
@@ -69,9 +69,13 @@ static int FN(scratch_alloc)(sj_scratch *sc, const sj_net *net, int max_cols, in
         sc->dsave = sj_aligned_alloc(total_units * lane_bytes);
         ok = ok && sc->dsave;
     } else if (kind == SJ_SCRATCH_GRADIENT) {
-        sc->gsave = sj_aligned_alloc(total_units * 2 * ((size_t)max_cols + 1) * lane_bytes);
+        /* f'(z) for the Jacobian sweeps of reverse blocks; the residual vectors (d_in x d_out lane blocks)
+         * and the saved columns of every layer. */
+        const size_t n_residual = (size_t)net->sizes[0] * (size_t)net->sizes[net->n_layers];
+        sc->dsave = sj_aligned_alloc(total_units * lane_bytes);
+        sc->gsave = sj_aligned_alloc((n_residual + total_units * 2 * ((size_t)max_cols + 1)) * lane_bytes);
         sc->gacc = sj_aligned_alloc((size_t)net->n_params * sizeof(double));
-        ok = ok && sc->gsave && sc->gacc;
+        ok = ok && sc->dsave && sc->gsave && sc->gacc;
     }
     if (!ok) {
         sj_scratch_free(sc);
@@ -214,17 +218,20 @@ int FN(fitness)(const sj_net *net, const REAL *params, int64_t n_particles, cons
     return status;
 }
 
-/* The gradient always sweeps forward (the tangents of every observed direction), then back once. */
+/* A block carries 1 + n_dir lane blocks per unit forward, or (reverse) d_out for its Jacobian sweep and
+ * 1 + d_out for the gradient's tangent sweep (see sj_gradient_impl.h). */
 int FN(fitness_and_gradient)(const sj_net *net, const REAL *params, int64_t n_particles, const sj_data *data,
-                             REAL *fitness, REAL *grad, int n_threads)
+                             REAL *fitness, REAL *grad, int mode, int n_threads)
 {
     if (FN(check_net)(net) != SJ_OK || n_particles < 0) return SJ_EINVAL;
+    if (mode != SJ_MODE_FORWARD && mode != SJ_MODE_REVERSE && mode != SJ_MODE_AUTO) return SJ_EINVAL;
     int max_cols, any_reverse;
-    if (FN(check_data)(net, data, SJ_MODE_FORWARD, &max_cols, &any_reverse) != SJ_OK) return SJ_EINVAL;
+    if (FN(check_data)(net, data, mode, &max_cols, &any_reverse) != SJ_OK) return SJ_EINVAL;
+    if (any_reverse && 1 + net->sizes[net->n_layers] > max_cols) max_cols = 1 + net->sizes[net->n_layers];
     if (n_particles == 0) return SJ_OK;
     const FN(gradient_fn) particle = FN(gradient_isa)[sj_isa_level()];
 #define SJ_BODY(p, sc)                                                                              \
-    fitness[p] = particle(net, params + (size_t)(p) * net->n_params, data, sc,                      \
+    fitness[p] = particle(net, params + (size_t)(p) * net->n_params, data, mode, sc,                \
                           grad + (size_t)(p) * net->n_params)
     int status;
     SJ_FOR_PARTICLES(status, n_particles, n_threads, max_cols, SJ_SCRATCH_GRADIENT, SJ_BODY);

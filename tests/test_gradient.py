@@ -29,26 +29,45 @@ def _fd_gradient(net, params, data, step=1e-5):
 NETS = [([2, 5, 1], "linear"), ([3, 4, 3, 2], "tanh"), ([1, 6, 3], "sigmoid")]
 
 
+@pytest.mark.parametrize("mode", ["auto", "forward", "reverse"])
 @pytest.mark.parametrize("hidden", ACTIVATIONS)
 @pytest.mark.parametrize("sizes,output", NETS)
-def test_gradient_matches_finite_differences(hidden, sizes, output, rng):
+def test_gradient_matches_finite_differences(hidden, sizes, output, mode, rng):
     net = sj.MLP(sizes, activations=[hidden] * (len(sizes) - 2) + [output])
     data = random_dataset(rng, 150, sizes[0], sizes[-1], value_weight=0.7, derivative_weight=1.3)
     params = net.init_params(3, seed=1)
-    f, g = net.fitness_and_gradient(params, data, n_threads=1)
+    f, g = net.fitness_and_gradient(params, data, n_threads=1, mode=mode)
     # Kinks of relu/leaky_relu/elu are hit with probability 0 by random data; central differences across
     # one would show up as a large error here.
     np.testing.assert_allclose(g, _fd_gradient(net, params, data), rtol=2e-6, atol=2e-7 * np.abs(g).max())
-    # The fitness is the forward-mode fitness, bit for bit.
-    np.testing.assert_array_equal(f, net.fitness(params, data, mode="forward"))
+    # The fitness is that of the fitness kernel in the same mode, bit for bit.
+    np.testing.assert_array_equal(f, net.fitness(params, data, mode=mode))
+
+
+@pytest.mark.parametrize("d_in,d_out,p_partial", [(8, 1, 0.9), (5, 2, 0.7), (3, 3, 0.9), (6, 1, 0.2)])
+def test_modes_agree_where_reverse_blocks_carry_fewer_tangents(d_in, d_out, p_partial, rng):
+    """Many observed partials per row and few outputs: auto mode sweeps reverse and carries one tangent per
+    output along the residuals; its gradient equals the forward mode's (which carries one per direction)."""
+    net = sj.MLP([d_in, 7, 5, d_out], ["tanh", "softplus", "sigmoid"])
+    data = random_dataset(rng, 200, d_in, d_out, p_partial=p_partial)
+    params = net.init_params(4, seed=9)
+    f_fwd, g_fwd = net.fitness_and_gradient(params, data, mode="forward")
+    for mode in ("auto", "reverse"):  # (3, 3): auto is forward everywhere, reverse is forced
+        f, g = net.fitness_and_gradient(params, data, mode=mode)
+        np.testing.assert_allclose(f, f_fwd, rtol=1e-13)
+        assert_gradient_close(g, g_fwd, rtol=1e-11, what=mode)
+    if d_out < d_in:
+        assert data.blocks().block_n_dirs.max() > d_out  # some blocks do go reverse in auto mode
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_every_reference_case(case, dtype):
-    """Every activation as hidden and output layer, every mask kind, weights, depths: kernel == reference."""
+@pytest.mark.parametrize("mode", ["auto", "forward", "reverse"])
+def test_every_reference_case(case, dtype, mode):
+    """Every activation as hidden and output layer, every mask kind, weights, depths, modes: kernel ==
+    reference."""
     f_ref, g_ref = reference.fitness_and_gradient(case.net, case.params, case.data)
-    f, g = case.net.fitness_and_gradient(case.params.astype(dtype), case.data)
+    f, g = case.net.fitness_and_gradient(case.params.astype(dtype), case.data, mode=mode)
     if dtype == np.float64:
         np.testing.assert_allclose(f, f_ref, rtol=1e-12, atol=1e-300)
         assert_gradient_close(g, g_ref, rtol=1e-9, what=case.name)
@@ -68,6 +87,7 @@ def test_gradient_matches_the_reference(output, rng):
     f, g = net.fitness_and_gradient(params, data)
     f_ref, g_ref = reference.fitness_and_gradient(net, params, data)
     np.testing.assert_allclose(f, f_ref, rtol=1e-11)
+    assert_gradient_close(net.fitness_and_gradient(params, data, mode="reverse")[1], g_ref, rtol=1e-9)
     np.testing.assert_allclose(g, g_ref, rtol=1e-9, atol=1e-11 * np.abs(g_ref).max())
 
 
@@ -201,6 +221,8 @@ def test_bad_input_is_refused_with_a_clear_message():
         net.fitness_and_gradient(np.zeros(13, dtype=complex), data)
     with pytest.raises(ValueError, match="n_threads"):
         net.fitness_and_gradient(np.zeros(13), data, n_threads=0)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        net.fitness_and_gradient(np.zeros(13), data, mode="sideways")
 
 
 def test_non_contiguous_params_are_copied_not_misread(rng):

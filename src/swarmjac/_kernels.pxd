@@ -48,9 +48,9 @@ cdef extern from "sj_kernels.h" nogil:
     int sj_fitness_f32(const sj_net *net, const float *params, int64_t n_particles,
                        const sj_data *data, float *fitness, int mode, int n_threads)
     int sj_fitness_and_gradient_f64(const sj_net *net, const double *params, int64_t n_particles,
-                                    const sj_data *data, double *fitness, double *grad, int n_threads)
+                                    const sj_data *data, double *fitness, double *grad, int mode, int n_threads)
     int sj_fitness_and_gradient_f32(const sj_net *net, const float *params, int64_t n_particles,
-                                    const sj_data *data, float *fitness, float *grad, int n_threads)
+                                    const sj_data *data, float *fitness, float *grad, int mode, int n_threads)
     int sj_eval_activation_f64(int code, const double *z, int64_t n, double *a, double *d)
     int sj_eval_activation_f32(int code, const float *z, int64_t n, float *a, float *d)
     int sj_openmp_enabled()

@@ -122,7 +122,7 @@ def fitness(const int32_t[::1] sizes, const int32_t[::1] activations, const floa
 
 def fitness_and_gradient(const int32_t[::1] sizes, const int32_t[::1] activations,
                          const floating[:, ::1] params, object blocks, floating[::1] out,
-                         floating[:, ::1] grad, int n_threads):
+                         floating[:, ::1] grad, int mode, int n_threads):
     """Fused fitness (out, P) and its gradient with respect to the weights (grad, (P, n_params))."""
     cdef sj_net net = _make_net(sizes, activations, params.shape[1])
     cdef sj_data data
@@ -131,10 +131,10 @@ def fitness_and_gradient(const int32_t[::1] sizes, const int32_t[::1] activation
     with nogil:
         if floating is double:
             status = sj_fitness_and_gradient_f64(&net, &params[0, 0], params.shape[0], &data, &out[0],
-                                                 &grad[0, 0], n_threads)
+                                                 &grad[0, 0], mode, n_threads)
         else:
             status = sj_fitness_and_gradient_f32(&net, &params[0, 0], params.shape[0], &data, &out[0],
-                                                 &grad[0, 0], n_threads)
+                                                 &grad[0, 0], mode, n_threads)
     _check(status)
 
 

@@ -442,15 +442,17 @@ class MLP:
             out[~np.isfinite(params).all(axis=1)] = np.inf
         return out.reshape(()) if squeeze else out
 
-    def fitness_and_gradient(self, params: Any, data: Dataset,
-                             n_threads: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
+    def fitness_and_gradient(self, params: Any, data: Dataset, n_threads: Optional[int] = None,
+                             mode: str = "auto") -> tuple[np.ndarray, np.ndarray]:
         """Fused fitness of every particle and its exact gradient with respect to the parameters.
 
-        The fitness is that of :meth:`fitness` (computed in forward mode); the gradient includes the
+        The fitness is that of :meth:`fitness` in the same mode, bit for bit; the gradient includes the
         derivative terms, whose dependence on the weights goes through the network's mixed second
-        derivatives. One compiled pass per particle: a forward sweep that carries the observed input
-        directions, then one reverse sweep through values and tangents; no per-sample Jacobian or
-        per-sample gradient is stored.
+        derivatives. One compiled pass per particle and block of samples: a forward sweep that carries
+        tangents, then one reverse sweep through values and tangents; no per-sample Jacobian or per-sample
+        gradient is stored. A forward block carries one tangent per observed input direction; a reverse
+        block (fewer outputs than observed directions, in auto mode) first gets its Jacobian by reverse
+        sweeps, then carries one tangent per output, along the derivative residuals.
 
         Parameters
         ----------
@@ -460,6 +462,8 @@ class MLP:
             Observations; its widths must match the network.
         n_threads : int or None
             Threads over particles; None or -1 for every core.
+        mode : {"auto", "forward", "reverse"}
+            As for :meth:`fitness`: how the Jacobian is accumulated, per block of samples.
 
         Returns
         -------
@@ -477,11 +481,13 @@ class MLP:
         >>> float(f), g                                            # df/dw = 3, df/db = 1
         (0.5, array([3., 1.]))
         """
+        check_mode(mode)
         params, squeeze, blocks, threads = self._prepare_fitness(params, data, n_threads)
         out = np.zeros(params.shape[0], dtype=params.dtype)
         grad = np.zeros(params.shape, dtype=params.dtype)
         if params.shape[0] and blocks.n_blocks:
-            core().fitness_and_gradient(self._sizes_c, self._codes_c, params, blocks, out, grad, threads)
+            core().fitness_and_gradient(self._sizes_c, self._codes_c, params, blocks, out, grad, mode_code(mode),
+                                        threads)
         elif params.shape[0]:
             bad = ~np.isfinite(params).all(axis=1)
             out[bad] = np.inf
