@@ -72,7 +72,7 @@ check_reports "import check"
 
 echo "== sanitize: kernel, fitness and hostile-input tests"
 run_sanitized "$python" -m pytest -q -p no:cacheprovider -x --capture=sys \
-    tests/test_kernels.py tests/test_fitness.py tests/test_hostile.py || fail "pytest"
+    tests/test_kernels.py tests/test_fitness.py tests/test_gradient.py tests/test_hostile.py || fail "pytest"
 check_reports "pytest"
 
 echo "== sanitize: sweep of every kernel path"
@@ -121,6 +121,7 @@ for (d_in, hidden, d_out), activation, n in itertools.product(SHAPES, ACTIVATION
         data = sj.Dataset(X64, y=y, dydx=dydx, value_weight=0.5, derivative_weight=2.0)
     Yr, Jr = reference.value_and_jacobian(net, params64, X64)  # float64: float32 results are compared loosely
     fr = fitness_from(Yr, Jr, data)
+    gradients = {}
     for dtype in (np.float64, np.float32):
         params, X = params64.astype(dtype), X64.astype(dtype)
         for n_threads in (1, 2):
@@ -133,7 +134,18 @@ for (d_in, hidden, d_out), activation, n in itertools.product(SHAPES, ACTIVATION
                 f = net.fitness(params, data, n_threads=n_threads, mode=mode)
                 assert f.dtype == dtype and not np.isnan(f).any()
                 np.testing.assert_allclose(f, fr, rtol=10 * TOL[dtype]["rtol"], atol=1e-300)
+                f_grad, g = net.fitness_and_gradient(params, data, n_threads=n_threads, mode=mode)
+                np.testing.assert_array_equal(f_grad, f)
+                gradients[(dtype, n_threads, mode)] = g
                 cases += 1
+        for (g_dtype, _, _), g in gradients.items():  # every mode and thread count: the same gradient
+            scale = np.abs(gradients[(np.float64, 1, "forward")]).max() + 1e-300
+            np.testing.assert_allclose(g, gradients[(np.float64, 1, "forward")], rtol=10 * TOL[g_dtype]["rtol"],
+                                       atol=10 * TOL[g_dtype]["rtol"] * scale)
+    if n <= 63:  # the per-sample reference gradient is slow: the smaller sample counts only
+        g_ref = reference.fitness_and_gradient(net, params64, data)[1]
+        np.testing.assert_allclose(gradients[(np.float64, 2, "auto")], g_ref, rtol=1e-8,
+                                   atol=1e-8 * (np.abs(g_ref).max() + 1e-300))
 print(f"sweep: {cases} (network, activation, N, dtype, threads, mode) cases in {time.perf_counter() - start:.1f} s")
 PY
 

@@ -211,6 +211,13 @@ def test_fitness_of_any_dtype_and_layout_gives_the_clean_answer(scratch_dir, net
     np.testing.assert_array_equal(f, net.fitness(clean_params, clean_data, n_threads=1, mode=mode))
     expected = reference.fitness(net, clean_params, clean_data)
     np.testing.assert_allclose(f, expected, rtol=tolerances(dtype)["rtol"], atol=1e-300)
+    # The gradient kernel: the same fitness bit for bit, a gradient of the params' dtype that is the clean
+    # arrays' gradient, NaN only where the fitness is +inf.
+    f_grad, g = net.fitness_and_gradient(params, data, n_threads=n_threads, mode=mode)
+    np.testing.assert_array_equal(f_grad, f)
+    assert g.dtype == dtype and g.shape == (3, net.n_params)
+    np.testing.assert_array_equal(g, net.fitness_and_gradient(clean_params, clean_data, n_threads=1, mode=mode)[1])
+    assert not np.isnan(g[np.isfinite(f)]).any()
 
 
 # ----- NaN and inf -----
@@ -273,6 +280,9 @@ def test_non_finite_params_get_infinite_fitness(net, seed, n_particles, n_sample
     assert not np.isnan(f).any()
     assert np.all(f[bad] == np.inf)
     np.testing.assert_array_equal(f[~bad], before[~bad])
+    f_grad, g = net.fitness_and_gradient(params, data, mode=mode)
+    np.testing.assert_array_equal(f_grad, f)
+    assert np.isnan(g[bad]).all() and not np.isnan(g[np.isfinite(f)]).any()
     assert np.all(reference.fitness(net, params.astype(np.float64), data)[bad] == np.inf)
 
 
@@ -348,22 +358,22 @@ def test_empty_and_single_sizes(dtype):
     assert net.fitness(one, data).shape == ()
 
 
-@pytest.mark.parametrize("call", ["predict", "value_and_jacobian", "fitness"])
+@pytest.mark.parametrize("call", ["predict", "value_and_jacobian", "fitness", "fitness_and_gradient"])
 def test_wrong_shapes_name_the_argument(call):
     net = sj.MLP([2, 3, 1], "tanh")
     data = sj.Dataset(np.zeros((4, 2)), y=np.zeros(4))
     good_params, good_X = np.zeros((2, net.n_params)), np.zeros((4, 2))
 
     def run(params, X=good_X):
-        if call == "fitness":
-            return net.fitness(params, data)
+        if call.startswith("fitness"):
+            return getattr(net, call)(params, data)
         return getattr(net, call)(params, X)
 
     for params in (np.zeros((2, 0)), np.zeros(0), np.zeros((2, net.n_params + 1)), np.float64(1.0),
                    np.zeros((1, 2, net.n_params))):
         with pytest.raises(ValueError, match="params"):
             run(params)
-    if call != "fitness":
+    if not call.startswith("fitness"):
         for X in (np.zeros((4, 0)), np.zeros((4, 3)), np.zeros(2), np.zeros((1, 4, 2)), np.float64(0.0)):
             with pytest.raises(ValueError, match="X"):
                 run(good_params, X)
