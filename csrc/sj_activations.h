@@ -9,6 +9,14 @@
 #define SJ_GELU_K1 ((REAL)0.044715)
 #define SJ_LEAKY_SLOPE ((REAL)0.01)
 
+/* gelu's tanh(K0 (x + K1 x^3)) at x clamped to [-20, 20] (stored in *xc), shared by f' and f''. */
+SJ_INLINE REAL FN(gelu_tanh)(REAL x, REAL *xc)
+{
+    const REAL c = x > (REAL)20 ? (REAL)20 : (x < (REAL)-20 ? (REAL)-20 : x);
+    *xc = c;
+    return MATH(tanh)(SJ_GELU_K0 * (c + SJ_GELU_K1 * c * c * c));
+}
+
 SJ_INLINE void FN(activation_block)(int code, const REAL *restrict z, REAL *a, REAL *restrict d, int n)
 {
     /* a may alias z (in-place activation of a layer buffer): every lane reads z[s] before writing a[s]. */
@@ -73,8 +81,8 @@ SJ_INLINE void FN(activation_block)(int code, const REAL *restrict z, REAL *a, R
     case SJ_GELU:
         for (int s = 0; s < n; ++s) {
             const REAL x = z[s];
-            const REAL xc = x > (REAL)20 ? (REAL)20 : (x < (REAL)-20 ? (REAL)-20 : x);
-            const REAL t = MATH(tanh)(SJ_GELU_K0 * (xc + SJ_GELU_K1 * xc * xc * xc));
+            REAL xc;
+            const REAL t = FN(gelu_tanh)(x, &xc);
             a[s] = (REAL)0.5 * x * ((REAL)1 + t);
             d[s] = (REAL)0.5 * ((REAL)1 + t)
                  + (REAL)0.5 * xc * ((REAL)1 - t * t) * SJ_GELU_K0 * ((REAL)1 + (REAL)3 * SJ_GELU_K1 * xc * xc);

@@ -38,9 +38,8 @@ SJ_INLINE void FN(second_derivative_block)(int code, const REAL *restrict z, con
          * f'' = (1 - t^2) u' + x/2 (1 - t^2) (u'' - 2 t u'^2), u' = K0 (1 + 3 K1 x^2), u'' = 6 K0 K1 x.
          * Clamped like the first derivative: beyond |x| = 20, 1 - t^2 is exactly 0. */
         for (int s = 0; s < n; ++s) {
-            const REAL x = z[s];
-            const REAL xc = x > (REAL)20 ? (REAL)20 : (x < (REAL)-20 ? (REAL)-20 : x);
-            const REAL t = MATH(tanh)(SJ_GELU_K0 * (xc + SJ_GELU_K1 * xc * xc * xc));
+            REAL xc;
+            const REAL t = FN(gelu_tanh)(z[s], &xc);
             const REAL sech2 = (REAL)1 - t * t;
             const REAL du = SJ_GELU_K0 * ((REAL)1 + (REAL)3 * SJ_GELU_K1 * xc * xc);
             const REAL ddu = (REAL)6 * SJ_GELU_K0 * SJ_GELU_K1 * xc;
@@ -287,13 +286,10 @@ static REAL FN(particle_fitness_gradient)(const sj_net *net, const REAL *theta, 
     REAL *const save = residuals + (size_t)d_in * d_out * SJ_BLOCK;
     REAL *buf0 = (REAL *)sc->buf0, *buf1 = (REAL *)sc->buf1;
     for (int64_t blk = 0; blk < data->n_blocks; ++blk) {
-        const int n_dir = data->block_n_dirs[blk];
-        const int32_t *dirs = data->block_dirs + (size_t)blk * d_in;
-        const REAL *x = (const REAL *)data->X + (size_t)blk * d_in * SJ_BLOCK;
-        const REAL *y = (const REAL *)data->y + (size_t)blk * d_out * SJ_BLOCK;
-        const REAL *y_mask = (const REAL *)data->y_mask + (size_t)blk * d_out * SJ_BLOCK;
-        const REAL *dydx = (const REAL *)data->dydx + (size_t)blk * d_in * d_out * SJ_BLOCK;
-        const REAL *dydx_mask = (const REAL *)data->dydx_mask + (size_t)blk * d_in * d_out * SJ_BLOCK;
+        const FN(block_obs) ob = FN(block_at)(net, data, blk);
+        const int n_dir = ob.n_dir;
+        const int32_t *dirs = ob.dirs;
+        const REAL *x = ob.x, *y = ob.y, *y_mask = ob.y_mask, *dydx = ob.dydx, *dydx_mask = ob.dydx_mask;
         const int reverse = sj_block_reverse(mode, d_out, n_dir);
         const int n_tan = reverse ? d_out : n_dir;
         const size_t n_cols = (size_t)(1 + n_tan) * SJ_BLOCK;
@@ -353,15 +349,7 @@ static REAL FN(particle_fitness_gradient)(const sj_net *net, const REAL *theta, 
             }
         FN(backward_saved)(net, &w, x, n_tan, dirs, NULL, &sv, w_off, b_off, buf0, buf1, gacc);
     }
-    for (int half = SJ_BLOCK / 2; half > 0; half /= 2)
-        for (int s = 0; s < half; ++s) {
-            acc_value[s] += acc_value[s + half];
-            acc_deriv[s] += acc_deriv[s + half];
-        }
-    double f = 0.0;
-    if (data->value_scale != 0.0) f += data->value_scale * acc_value[0];
-    if (data->derivative_scale != 0.0) f += data->derivative_scale * acc_deriv[0];
-    const REAL fr = (REAL)f;
+    const REAL fr = FN(fold_fitness)(data, acc_value, acc_deriv);
     if (!isfinite(fr)) {
         for (int64_t i = 0; i < n_params; ++i) grad[i] = (REAL)NAN;
         return (REAL)INFINITY;

@@ -332,6 +332,44 @@ SJ_INLINE int FN(has_nonfinite)(const REAL *restrict theta, int64_t n)
     return bad != 0;
 }
 
+/* One block of the observations (pointers into sj_data at block blk). */
+typedef struct {
+    int n_dir;
+    const int32_t *dirs;
+    const REAL *x, *y, *y_mask, *dydx, *dydx_mask;
+} FN(block_obs);
+
+SJ_INLINE FN(block_obs) FN(block_at)(const sj_net *net, const sj_data *data, int64_t blk)
+{
+    const size_t d_in = (size_t)net->sizes[0], d_out = (size_t)net->sizes[net->n_layers];
+    const size_t b = (size_t)blk;
+    FN(block_obs) o;
+    o.n_dir = data->block_n_dirs[blk];
+    o.dirs = data->block_dirs + b * d_in;
+    o.x = (const REAL *)data->X + b * d_in * SJ_BLOCK;
+    o.y = (const REAL *)data->y + b * d_out * SJ_BLOCK;
+    o.y_mask = (const REAL *)data->y_mask + b * d_out * SJ_BLOCK;
+    o.dydx = (const REAL *)data->dydx + b * d_in * d_out * SJ_BLOCK;
+    o.dydx_mask = (const REAL *)data->dydx_mask + b * d_in * d_out * SJ_BLOCK;
+    return o;
+}
+
+/* The fitness from the per-lane sums of squared errors: a pairwise fold of the lanes (a fixed order, so
+ * deterministic, with a short dependency chain), the two scales, +inf if not finite. */
+SJ_INLINE REAL FN(fold_fitness)(const sj_data *data, double *restrict acc_value, double *restrict acc_deriv)
+{
+    for (int half = SJ_BLOCK / 2; half > 0; half /= 2)
+        for (int s = 0; s < half; ++s) {
+            acc_value[s] += acc_value[s + half];
+            acc_deriv[s] += acc_deriv[s + half];
+        }
+    double f = 0.0;
+    if (data->value_scale != 0.0) f += data->value_scale * acc_value[0];
+    if (data->derivative_scale != 0.0) f += data->derivative_scale * acc_deriv[0];
+    const REAL fr = (REAL)f;
+    return isfinite(fr) ? fr : (REAL)INFINITY;
+}
+
 /* any_reverse: some block of the data goes reverse (sj_block_reverse), so W^T is packed too. */
 static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const sj_data *data, int mode,
                                  int any_reverse, sj_scratch *sc)
@@ -339,7 +377,7 @@ static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const sj_
     /* A particle with a NaN or inf parameter scores +inf without being evaluated: relu maps a NaN
      * pre-activation to 0, so such a particle could otherwise reach a finite fitness. */
     if (FN(has_nonfinite)(theta, net->n_params)) return (REAL)INFINITY;
-    const int d_in = net->sizes[0], d_out = net->sizes[net->n_layers];
+    const int d_out = net->sizes[net->n_layers];
     REAL *buf0 = sc->buf0, *buf1 = sc->buf1, *dsave = sc->dsave;
     double acc_value[SJ_BLOCK] __attribute__((aligned(64)));
     double acc_deriv[SJ_BLOCK] __attribute__((aligned(64)));
@@ -347,13 +385,10 @@ static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const sj_
     FN(weights) w;
     FN(pack_particle)(net, theta, any_reverse, sc->packed, &w);
     for (int64_t blk = 0; blk < data->n_blocks; ++blk) {
-        const int n_dir = data->block_n_dirs[blk];
-        const int32_t *dirs = data->block_dirs + (size_t)blk * d_in;
-        const REAL *x = (const REAL *)data->X + (size_t)blk * d_in * SJ_BLOCK;
-        const REAL *y = (const REAL *)data->y + (size_t)blk * d_out * SJ_BLOCK;
-        const REAL *y_mask = (const REAL *)data->y_mask + (size_t)blk * d_out * SJ_BLOCK;
-        const REAL *dydx = (const REAL *)data->dydx + (size_t)blk * d_in * d_out * SJ_BLOCK;
-        const REAL *dydx_mask = (const REAL *)data->dydx_mask + (size_t)blk * d_in * d_out * SJ_BLOCK;
+        const FN(block_obs) ob = FN(block_at)(net, data, blk);
+        const int n_dir = ob.n_dir;
+        const int32_t *dirs = ob.dirs;
+        const REAL *x = ob.x, *y = ob.y, *y_mask = ob.y_mask, *dydx = ob.dydx, *dydx_mask = ob.dydx_mask;
         const int reverse = sj_block_reverse(mode, d_out, n_dir);
         const int carried = reverse ? 0 : n_dir;
         const REAL *out = FN(forward_block)(net, theta, &w, x, dirs, carried, buf0, buf1, reverse ? dsave : NULL);
@@ -384,18 +419,7 @@ static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const sj_
             }
         }
     }
-    /* Pairwise fold of the lanes: a fixed order (deterministic) with a short dependency chain. */
-    for (int half = SJ_BLOCK / 2; half > 0; half /= 2)
-        for (int s = 0; s < half; ++s) {
-            acc_value[s] += acc_value[s + half];
-            acc_deriv[s] += acc_deriv[s + half];
-        }
-    const double sse_value = acc_value[0], sse_deriv = acc_deriv[0];
-    double f = 0.0;
-    if (data->value_scale != 0.0) f += data->value_scale * sse_value;
-    if (data->derivative_scale != 0.0) f += data->derivative_scale * sse_deriv;
-    const REAL fr = (REAL)f;
-    return isfinite(fr) ? fr : (REAL)INFINITY;
+    return FN(fold_fitness)(data, acc_value, acc_deriv);
 }
 
 #include "sj_gradient_impl.h"
