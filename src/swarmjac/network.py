@@ -17,7 +17,7 @@ from swarmjac._validation import as_float_array, check_n_threads, check_positive
 from swarmjac.activations import activation_code
 from swarmjac.data import Dataset
 
-__all__ = ["MLP", "Objective"]
+__all__ = ["MLP", "Objective", "check_net_and_data"]
 
 # Initialisation gains (Glorot-uniform limit times gain): sigmoid's slope at 0 is 1/4, hence 4;
 # the relu family loses half its inputs, hence sqrt(2) as in He initialisation.
@@ -497,11 +497,7 @@ class MLP:
     def _prepare_fitness(self, params: Any, data: Dataset,
                          n_threads: Optional[int]) -> tuple[np.ndarray, bool, Any, int]:
         """Validate a swarm and a data set for the fitness kernels: (params 2-D, squeeze, blocks, threads)."""
-        if not isinstance(data, Dataset):
-            raise TypeError(f"data must be a swarmjac.Dataset, got {type(data).__name__}")
-        if (data.d_in, data.d_out) != (self.d_in, self.d_out):
-            raise ValueError(f"data has d_in={data.d_in}, d_out={data.d_out} but {self!r} has "
-                             f"d_in={self.d_in}, d_out={self.d_out}")
+        check_net_and_data(self, data)
         dtype = result_dtype(params, names=("params",))
         params = as_float_array(params, "params", dtype, ndim=(1, 2))
         squeeze = params.ndim == 1
@@ -553,3 +549,26 @@ class Objective:
 
     def __repr__(self) -> str:
         return f"Objective({self.net!r}, {self.data!r})"
+
+
+def check_net_and_data(net: Any, data: Any) -> None:
+    """Check that ``net`` is an :class:`MLP` and ``data`` a :class:`swarmjac.Dataset` of its widths.
+
+    Raises
+    ------
+    TypeError
+        If either has the wrong type.
+    ValueError
+        If their input or output widths differ.
+
+    Examples
+    --------
+    >>> check_net_and_data(MLP([1, 1]), Dataset([[0.0]], y=[1.0]))
+    """
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be a swarmjac.MLP, got {type(net).__name__}")
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be a swarmjac.Dataset, got {type(data).__name__}")
+    if (data.d_in, data.d_out) != (net.d_in, net.d_out):
+        raise ValueError(f"data has d_in={data.d_in}, d_out={data.d_out} but {net!r} has "
+                         f"d_in={net.d_in}, d_out={net.d_out}")

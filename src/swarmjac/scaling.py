@@ -16,7 +16,7 @@ import numpy as np
 
 from swarmjac._validation import as_float_array, result_dtype
 from swarmjac.data import Dataset
-from swarmjac.network import MLP
+from swarmjac.network import MLP, check_net_and_data
 
 __all__ = ["Standardizer"]
 
@@ -257,13 +257,7 @@ class Standardizer:
         >>> Standardizer.for_network(net, data).scales_outputs
         False
         """
-        if not isinstance(net, MLP):
-            raise TypeError(f"net must be a swarmjac.MLP, got {type(net).__name__}")
-        if not isinstance(data, Dataset):
-            raise TypeError(f"data must be a swarmjac.Dataset, got {type(data).__name__}")
-        if (data.d_in, data.d_out) != (net.d_in, net.d_out):
-            raise ValueError(f"data has d_in={data.d_in}, d_out={data.d_out} but {net!r} has "
-                             f"d_in={net.d_in}, d_out={net.d_out}")
+        check_net_and_data(net, data)
         return cls.from_data(data, inputs=True, outputs=net.activations[-1] == "linear")
 
     # ----- properties -----

@@ -34,14 +34,6 @@ def _check_client(client: Any) -> None:
         raise TypeError(f"client must be a dask.distributed.Client, got {type(client).__name__}")
 
 
-def _check_net_and_data(net: Any, data: Any) -> None:
-    if not isinstance(net, MLP):
-        raise TypeError(f"net must be a swarmjac.MLP, got {type(net).__name__}")
-    if not isinstance(data, Dataset):
-        raise TypeError(f"data must be a swarmjac.Dataset, got {type(data).__name__}")
-    if (data.d_in, data.d_out) != (net.d_in, net.d_out):
-        raise ValueError(f"data has d_in={data.d_in}, d_out={data.d_out} but {net!r} has "
-                         f"d_in={net.d_in}, d_out={net.d_out}")
 
 
 def _task_threads(n_threads: Optional[int]) -> int:

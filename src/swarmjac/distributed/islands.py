@@ -15,9 +15,9 @@ import numpy as np
 from swarmjac._layout import check_mode
 from swarmjac._validation import check_positive_int
 from swarmjac.data import Dataset
-from swarmjac.distributed.cluster import (_BroadcastData, _check_client, _check_net_and_data, _gather_tasks,
+from swarmjac.distributed.cluster import (_BroadcastData, _check_client, _gather_tasks,
                                           _task_threads)
-from swarmjac.network import MLP
+from swarmjac.network import MLP, check_net_and_data
 from swarmjac.pso import PSO, PSOResult
 from swarmjac.refine import RefineOptions, polish
 from swarmjac.results import IslandDetails, IslandResult, RefineRecord
@@ -177,7 +177,7 @@ def island_fit(client: "Client", net: MLP, data: Dataset, n_islands: int, migrat
     """
     start = time.perf_counter()
     _check_client(client)
-    _check_net_and_data(net, data)
+    check_net_and_data(net, data)
     n_islands = check_positive_int(n_islands, "n_islands")
     migrate_every = check_positive_int(migrate_every, "migrate_every")
     n_particles_per_island = check_positive_int(n_particles_per_island, "n_particles_per_island")

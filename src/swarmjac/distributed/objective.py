@@ -11,9 +11,9 @@ import numpy as np
 from swarmjac._layout import check_mode
 from swarmjac._validation import as_float_array, check_positive_int, result_dtype
 from swarmjac.data import Dataset
-from swarmjac.distributed.cluster import (_BroadcastData, _check_client, _check_net_and_data, _gather_tasks,
+from swarmjac.distributed.cluster import (_BroadcastData, _check_client, _gather_tasks,
                                           _task_threads)
-from swarmjac.network import MLP
+from swarmjac.network import MLP, check_net_and_data
 
 if TYPE_CHECKING:  # pragma: no cover
     from dask.distributed import Client, Future
@@ -91,7 +91,7 @@ class DaskObjective:
     def __init__(self, client: "Client", net: MLP, data: Dataset, chunk_size: Optional[int] = None,
                  n_threads: Optional[int] = None, retries: int = 2, *, mode: str = "auto"):
         _check_client(client)
-        _check_net_and_data(net, data)
+        check_net_and_data(net, data)
         if chunk_size is not None:
             chunk_size = check_positive_int(chunk_size, "chunk_size")
         self._task_threads = _task_threads(n_threads)
