@@ -1,5 +1,5 @@
-/* swarmjac activations, templated on REAL: included by sj_kernels_impl.h once per element type
- * (so, deliberately, no include guard).  Each loop computes a = f(z) and d = f'(z) for n lanes with
+/* swarmjac activations, templated on REAL: included by sj_particle_impl.h once per (element type, ISA
+ * level) (so, deliberately, no include guard).  Each loop computes a = f(z) and d = f'(z) for n lanes with
  * select-style branches only, so it vectorises once the sj_fastmath.h functions do.
  * The formulas match swarmjac/activations.py (the reference); keep them in step.
  * Stability: sigmoid and softplus only ever evaluate exp(-|z|) (no overflow for any finite z);

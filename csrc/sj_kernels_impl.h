@@ -1,7 +1,7 @@
-/* swarmjac kernel entry points, templated on the element type: included by sj_kernels.c once per REAL/SUF,
- * after the per-ISA instantiations of sj_particle_impl.h.  Checks the arguments, allocates per-thread
- * scratch, picks the ISA level once per call and runs the per-particle function of that level over the
- * particles (OpenMP, static schedule). */
+/* swarmjac kernel entry points, templated on the element type: included by sj_kernels_type.h (once per
+ * REAL/SUF of sj_kernels.c), after the per-ISA instantiations of sj_particle_impl.h.  Checks the
+ * arguments, allocates per-thread scratch, picks the ISA level once per call and runs the per-particle
+ * function of that level over the particles (OpenMP, static schedule). */
 
 #define FN(name) SJ_CAT(sj_##name, SUF)
 #define ISA_FN(name, isa) SJ_CAT(SJ_CAT(sj_##name, SUF), isa)

@@ -1,7 +1,8 @@
 /* swarmjac per-particle kernels, templated on the element type (REAL, SUF) and on the instruction-set level
- * (ISA): sj_kernels.c includes this file once per pair, inside a "#pragma GCC target" region for the
- * x86-64-v3 and v4 levels, so that every constant below (vector width, register tile) is the one of the ISA
- * it is compiled for.  The per-type entry points (sj_kernels_impl.h) pick one level per call.
+ * (ISA): sj_kernels_type.h (included by sj_kernels.c once per type) includes this file once per ISA level,
+ * inside a "#pragma GCC target" region for the x86-64-v3 and v4 levels, so that every constant below
+ * (vector width, register tile) is the one of the ISA it is compiled for.  The per-type entry points
+ * (sj_kernels_impl.h) pick one level per call.
  *
  * One layer loop serves every entry point.  A block of SJ_BLOCK samples lives in a buffer laid out
  * (width, n_cols) with n_cols = (1 + n_dir) * SJ_BLOCK: for each unit, the value lane block first, then

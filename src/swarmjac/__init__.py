@@ -1,5 +1,5 @@
-"""swarmjac: fused MLP value + input-Jacobian kernels over whole particle swarms, and PSO training on
-mixed value / partial-derivative data.
+"""swarmjac: fused MLP value + input-Jacobian kernels over whole particle swarms, and hybrid training
+(PSO + L-BFGS) on mixed value / partial-derivative data.
 
 The compiled core (swarmjac._kernels) is imported on first use, so ``swarmjac.reference``, the network
 spec and the optimiser work without it.

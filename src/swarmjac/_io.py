@@ -1,6 +1,6 @@
 # Safe on-disk container for swarmjac: atomic, versioned, checksummed, uncompressed .npz files
-# that never need pickle. Used for PSO checkpoints (pso.py) and model files; imports only numpy
-# and the standard library so it works before the compiled core is built.
+# that never need pickle. Used for PSO checkpoints (pso/checkpoint.py) and model files (modelfile.py);
+# imports only numpy and the standard library so it works before the compiled core is built.
 """Atomic, versioned, checksummed ``.npz`` files without pickle.
 
 File layout

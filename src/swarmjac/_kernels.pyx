@@ -1,6 +1,7 @@
 # Cython wrapper of the C kernels: typed memoryviews in, raw pointers out, GIL released around each call.
-# Sits between the Python API (swarmjac/network.py, which validates, coerces and allocates every output)
-# and csrc/ (which computes). Nothing here allocates results or checks user input beyond C invariants.
+# Sits between the Python API (swarmjac/network.py, which validates, coerces and allocates every output;
+# swarmjac/_layout.py, which lays out the data) and csrc/ (which computes). Nothing here allocates results
+# or checks user input beyond C invariants.
 from cython cimport floating
 from libc.stdint cimport int32_t, int64_t
 

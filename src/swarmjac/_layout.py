@@ -3,7 +3,7 @@
 Sits between the Python API (network.py, data.py, which validate user arrays) and the Cython wrapper
 (_kernels.pyx): the lazy import of the compiled module, the sample-block layout of inputs, the observation
 blocks of a Dataset, the deepest network the kernels accept and the derivative-mode names. It imports no
-other swarmjac module but the validators, so nothing here can form an import circle.
+other swarmjac module (the compiled one only lazily, on use), so nothing here can form an import circle.
 """
 from __future__ import annotations
 

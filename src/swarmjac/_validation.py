@@ -1,4 +1,5 @@
-"""Input checks and coercions shared by the Python API (network.py, data.py, training.py, pso/).
+"""Input checks and coercions shared by the Python API (network.py, data.py, scaling.py, training.py, pso/,
+distributed/).
 
 Everything the compiled core receives passes through here first: dtypes are resolved, arrays made
 C-contiguous, shapes checked, and errors name the argument with what was expected and what was received.

@@ -1,7 +1,7 @@
 """Observations for training: ``Dataset`` of value and partial-derivative targets, with NaN = not observed.
 
-Holds the user's arrays (validated, read-only float64 copies), loads them from CSV, and prepares, once per
-dtype, the block layout the fused fitness kernel reads (rows grouped by which derivatives they observe).
+Holds the user's arrays (validated, read-only float64 copies), loads them from CSV (csvfile.py), and caches,
+once per dtype, the block layout the fused fitness kernels read (built by _layout.observation_blocks).
 """
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""The network spec ``MLP`` and its compiled evaluation: predict, value_and_jacobian, fitness, objective.
+"""The network spec ``MLP`` and its compiled evaluation: predict, value_and_jacobian, fitness (and its
+weight gradient, fitness_and_gradient), objective.
 
-This is the Python layer of the flow in DESIGN.md: it validates and coerces user arrays, allocates every
-output, and hands raw buffers to swarmjac._kernels (imported lazily, so the reference and the network spec
-stay importable without touching the compiled core).
+This is the Python layer of the flow in ARCHITECTURE.md: it validates and coerces user arrays, allocates
+every output, and hands the buffers, in the block layout of _layout.py, to swarmjac._kernels (imported
+lazily by _layout.core, so the reference and the network spec stay importable without the compiled core).
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 # Particle swarm optimiser: minimises any vectorised objective f(positions (P, D)) -> costs (P,), or
-# takes costs through ask()/tell(). It knows nothing about neural networks (DESIGN.md: "the optimiser
+# takes costs through ask()/tell(). It knows nothing about neural networks (ARCHITECTURE.md: "the optimiser
 # only sees an objective"); it imports only numpy, the standard library, swarmjac._io / _validation and,
 # lazily, tqdm. One job per module:
 #   options.py     every option once: validation, defaults, checkpoint form

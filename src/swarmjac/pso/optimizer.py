@@ -1,5 +1,5 @@
 # The particle swarm optimiser: the PSO class, driven by ask()/tell() or by run(), which is a loop over
-# them. It only sees costs of positions (DESIGN.md: the optimiser never knows about networks). Options,
+# them. It only sees costs of positions (ARCHITECTURE.md: the optimiser never knows about networks). Options,
 # state, topologies, bound handling, the checkpoint format and the exchange of individuals live in the
 # sibling modules; tqdm is imported lazily (progress.py).
 """The :class:`PSO` optimiser (see the package docstring of :mod:`swarmjac.pso` for the update rule)."""
