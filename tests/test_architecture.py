@@ -147,21 +147,18 @@ def test_the_checker_finds_a_circle(tmp_path):
     assert find_cycles(import_graph(find_modules(str(tmp_path), "pkg"))) == []
 
 
-#: Circles that exist on this branch and are being removed elsewhere (issue 10 item 1: data.py and
-#: network.py import each other). Empty this list when that lands; test_no_import_circle_at_all then passes.
-KNOWN_CYCLES: list = []
-
-
-def test_no_new_import_circle():
+def test_no_import_circle():
     graph = import_graph()
-    assert {"swarmjac.pso", "swarmjac.pso.optimizer", "swarmjac.distributed.islands"} <= set(graph)
-    assert [cycle for cycle in find_cycles(graph) if cycle not in KNOWN_CYCLES] == []
+    assert {"swarmjac.pso", "swarmjac.pso.optimizer", "swarmjac.distributed.islands", "swarmjac._layout"} <= set(graph)
+    assert find_cycles(graph) == []
 
 
-@pytest.mark.xfail(bool(KNOWN_CYCLES), strict=True, reason="data <-> network, removed by issue 10 item 1; "
-                   "when this passes (XPASS fails the run), empty KNOWN_CYCLES")
-def test_no_import_circle_at_all():
-    assert find_cycles(import_graph()) == []
+def test_the_layout_module_knows_the_kernels_limits():
+    """_layout.MAX_LAYERS checks network specs without loading the core; it must be the core's own limit."""
+    from swarmjac import _layout
+
+    assert _layout.MAX_LAYERS == _layout.core().MAX_LAYERS
+    assert {_layout.mode_code(mode) for mode in _layout.MODES} == {0, 1, 2}
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
+from swarmjac.pso import TOPOLOGIES
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -50,7 +52,7 @@ def _add_training_options(parser: argparse.ArgumentParser, particles: int, iters
     parser.add_argument("--particles", type=int, default=particles, help="swarm size (default %(default)s)")
     parser.add_argument("--iters", type=int, default=iters, help="PSO iterations (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
-    parser.add_argument("--topology", default="global", choices=["global", "ring", "von_neumann", "random"],
+    parser.add_argument("--topology", default="global", choices=list(TOPOLOGIES),
                         help="PSO topology (default %(default)s)")
     parser.add_argument("--threads", type=int, default=None, help="kernel threads (default: every core)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

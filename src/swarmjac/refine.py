@@ -161,6 +161,7 @@ def refine_positions(net: Any, data: Any, positions: np.ndarray, maxiter: int, g
     (array([[2., 1.]]), True)
     """
     from swarmjac._layout import core
+    from swarmjac._validation import check_n_threads
 
     positions = np.ascontiguousarray(positions, dtype=np.float64)
     start_costs = net.fitness(positions, data, n_threads=1)
@@ -173,7 +174,7 @@ def refine_positions(net: Any, data: Any, positions: np.ndarray, maxiter: int, g
         x, f, n = _lbfgs(fun, positions[i], maxiter, gtol)
         return (x, f, n) if f < start_costs[i] else (positions[i].copy(), float(start_costs[i]), n)
 
-    workers = min(len(positions), core().max_threads() if n_threads in (None, -1) else max(int(n_threads), 1))
+    workers = min(len(positions), check_n_threads(n_threads, core().max_threads()))
     # L-BFGS-B's small matrix products go through BLAS; a multi-threaded BLAS makes each of them 5-30x
     # slower than one thread (measured with OpenBLAS: 76 vs 466-3049 us per iteration at 33 parameters).
     with threadpool_limits(limits=1, user_api="blas"):

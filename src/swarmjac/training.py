@@ -18,6 +18,7 @@ from swarmjac.data import Dataset
 from swarmjac.modelfile import MODEL_KIND, load, save  # noqa: F401  (moved; re-exported for old imports)
 from swarmjac.network import MLP
 from swarmjac.pso import PSO
+from swarmjac.pso.progress import progress_bar
 from swarmjac.refine import RefineOptions, polish, refine_positions
 from swarmjac.results import FitResult, RefineRecord
 from swarmjac.scaling import Standardizer
@@ -211,14 +212,7 @@ def _final_polish(net: MLP, train_data: Dataset, optimizer: PSO, options: Refine
     """Polish the swarm's best personal bests (refine.polish), with a progress bar when asked; the swarm
     itself is left as the swarm phase ended."""
     start = time.perf_counter()
-    bar = None
-    if progress or (progress is None and _on_terminal()):
-        try:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=1, desc=f"L-BFGS polish of {min(options.final_top, optimizer.n_particles)}")
-        except ImportError:
-            bar = None
+    bar = progress_bar(progress, 1, desc=f"L-BFGS polish of {min(options.final_top, optimizer.n_particles)}")
     polished, polished_cost, n_polished, n_evals = polish(net, train_data, optimizer.pbest_positions,
                                                           optimizer.pbest_costs, options, n_threads)
     if polished_cost < best_cost:
@@ -232,9 +226,3 @@ def _final_polish(net: MLP, train_data: Dataset, optimizer: PSO, options: Refine
         bar.update(1)
         bar.close()
     return best, after
-
-
-def _on_terminal() -> bool:
-    import sys
-
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())

@@ -18,7 +18,7 @@ Every task is a pure function of its inputs, so a task lost with a worker is sim
 an island restarts from the state of its last migration. Nothing here is imported by
 ``swarmjac/__init__.py``; the core package works without Dask (``pip install 'swarmjac[dask]'``).
 """
-from swarmjac.distributed.cluster import INSTALL_HINT, _import_distributed  # noqa: F401 (used by the CLI)
+from swarmjac.distributed.cluster import INSTALL_HINT, _import_distributed  # noqa: F401 (public hint; the lazy import for benchmarks)
 from swarmjac.distributed.islands import island_fit
 from swarmjac.distributed.objective import CHUNKS_PER_THREAD, DaskObjective  # noqa: F401
 from swarmjac.results import IslandResult

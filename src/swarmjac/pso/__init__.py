@@ -25,7 +25,7 @@ line; :meth:`PSO.run` is a loop over the two.
 """
 from swarmjac.pso.checkpoint import CHECKPOINT_KIND
 from swarmjac.pso.optimizer import PSO
-from swarmjac.pso.options import BOUND_HANDLERS, COEFFICIENT_FORMS, TOPOLOGIES  # noqa: F401 (names of pso.py)
+from swarmjac.pso.options import BOUND_HANDLERS, COEFFICIENT_FORMS, TOPOLOGIES  # noqa: F401 (public names)
 from swarmjac.pso.results import STOP_REASONS, PSOHistory, PSOResult  # noqa: F401
 
 __all__ = ["PSO", "PSOResult", "PSOHistory", "CHECKPOINT_KIND"]

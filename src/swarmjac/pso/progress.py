@@ -10,7 +10,7 @@ from typing import Any, Optional
 __all__ = ["progress_bar"]
 
 
-def progress_bar(progress: Optional[bool], total: int) -> Any:
+def progress_bar(progress: Optional[bool], total: int, desc: str = "PSO") -> Any:
     """A tqdm bar, or None: tqdm is optional and only used when asked for (or on a TTY)."""
     if progress is None:
         stream = sys.stderr
@@ -29,4 +29,4 @@ def progress_bar(progress: Optional[bool], total: int) -> Any:
             warnings.warn("progress=True needs tqdm (pip install tqdm); running without a progress bar",
                           UserWarning, stacklevel=3)
         return None
-    return tqdm(total=total, desc="PSO", unit="it", leave=False)
+    return tqdm(total=total, desc=desc, unit="it", leave=False)
