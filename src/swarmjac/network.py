@@ -4,6 +4,8 @@ weight gradient, fitness_and_gradient), objective.
 This is the Python layer of the flow in ARCHITECTURE.md: it validates and coerces user arrays, allocates
 every output, and hands the buffers, in the block layout of _layout.py, to swarmjac._kernels (imported
 lazily by _layout.core, so the reference and the network spec stay importable without the compiled core).
+Over 500 lines because MLP's methods are the public evaluation API, each with its validation and a full
+numpydoc docstring (about half the file); splitting the class would scatter one user-facing object.
 """
 from __future__ import annotations
 
