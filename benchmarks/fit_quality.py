@@ -3,8 +3,9 @@
 Where compare.py measures how fast the kernels are, this script measures what a user takes home: problems
 with known derivatives in their physical units (swarmjac's demo and SMT's Branin, Rosenbrock 4-D and
 WaterFlow 8-D), trained on full-gradient rows and on mixed single-quantity rows, scored on fresh points.
-Usage: ``python benchmarks/fit_quality.py [--problems demo,branin] [--quick] [--json out.json]
-[--sj-option refine=None] [--jenn-option lambd=0.1]``. SMT and JENN are benchmark-only dependencies
+Usage: ``python benchmarks/fit_quality.py [--problems demo,branin] [--threads 1] [--quick] [--json out.json]
+[--sj-option refine.final_maxiter=5000] [--sj-option refine=None] [--jenn-option lambd=0.1]``; with no
+options it runs the setting recommended for ``sj.fit`` (SJ_DEFAULTS) beside plain PSO and time-matched JENN. SMT and JENN are benchmark-only dependencies
 (``pip install smt jenn``), imported only here and only when asked for.
 """
 from __future__ import annotations
@@ -40,6 +41,10 @@ JENN_CALIBRATION_ITERS = 50
 SJ_DEFAULTS: dict[str, Any] = {
     "n_particles": 50, "iters": 200,
     "refine": {"every": 20, "top": 2, "maxiter": 100, "final_top": 1, "final_maxiter": 20000}}
+#: Plain PSO beside it: the swarm size of the pre-hybrid benchmark; its iterations are matched to the
+#: hybrid fit's wall time (from a calibration run of PSO_CALIBRATION_ITERS) unless the user sets iters.
+PSO_ONLY = {"n_particles": 200}
+PSO_CALIBRATION_ITERS = 50
 #: What the quick (smoke) setting changes.
 QUICK = {"n_train": 30, "iters": 20, "n_particles": 30, "n_test": 300, "hidden": [(8,)],
          "refine": {"final_maxiter": 300}}
@@ -218,8 +223,9 @@ def parse_options(pairs: Sequence[str], argument: str) -> dict[str, Any]:
 
 def swarmjac_variants(problem_iters: Optional[int], user_options: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """The swarmjac fits to run: the default ``sj.fit`` with the user's options, and plain PSO
-    (``refine=None``, same particles and iterations) beside it when the installed ``sj.fit`` refines and
-    the first fit does.
+    (``refine=None`` with PSO_ONLY's swarm unless the user sets n_particles; run_benchmark matches its
+    iterations to the first fit's wall time unless the user sets iters) beside it when the installed
+    ``sj.fit`` refines and the first fit does.
 
     A user ``refine`` dict updates the defaults' (SJ_DEFAULTS); ``refine=None`` or a string replaces it.
     """
@@ -231,7 +237,7 @@ def swarmjac_variants(problem_iters: Optional[int], user_options: dict[str, Any]
     refines = options.get("refine", "lbfgs") is not None and str(options.get("refine")).lower() != "none"
     if _fit_refines() and refines:
         plain = {key: value for key, value in options.items() if key != "refine"}
-        variants.append(("swarmjac PSO only", {**plain, "refine": None}))
+        variants.append(("swarmjac PSO only", {**plain, **PSO_ONLY, **user_options, "refine": None}))
     return variants
 
 
@@ -337,6 +343,13 @@ def blas_threads(threads: Optional[int]) -> Iterator[None]:
         yield
 
 
+def pso_matched_iters(layer_sizes: list[int], data: TrainingSet, options: dict[str, Any],
+                      target_seconds: float) -> int:
+    """Plain PSO's ``iters`` whose wall time is about ``target_seconds``, from a short calibration fit."""
+    _, wall, _ = fit_swarmjac(layer_sizes, data, {**options, "iters": PSO_CALIBRATION_ITERS})
+    return max(1, round(target_seconds * PSO_CALIBRATION_ITERS / max(wall, 1e-9)))
+
+
 def jenn_matched_iters(layer_sizes: list[int], data: TrainingSet, options: dict[str, Any],
                        target_seconds: float) -> int:
     """JENN's ``max_iter`` whose wall time is about ``target_seconds``, from a short calibration fit."""
@@ -386,6 +399,9 @@ def run_benchmark(problem_names: Sequence[str], methods: Sequence[str], data_kin
                 runs = []
                 if "swarmjac" in methods:
                     for label, options in swarmjac_variants(iters, user_sj):
+                        if label == "swarmjac PSO only" and sj_wall is not None and "iters" not in sj_options:
+                            options = {**options, "iters": pso_matched_iters(layer_sizes, data, options, sj_wall)}
+                            label += " (time-matched)"
                         predict, wall, phases = fit_swarmjac(layer_sizes, data, options)
                         sj_wall = wall if sj_wall is None else sj_wall
                         runs.append((label, effective_sj_settings(options), predict, wall, phases))
@@ -477,7 +493,8 @@ def main(argv: Optional[Sequence[str]] = None) -> list[dict[str, Any]]:
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of %(default)s")
     parser.add_argument("--data", default=",".join(DATA_KINDS), help="comma-separated subset of %(default)s")
     parser.add_argument("--sj-option", action="append", default=[], metavar="KEY=VALUE",
-                        help="passed to sj.fit (Python literal), e.g. refine=None or n_particles=100")
+                        help="passed to sj.fit (Python literal), e.g. refine=None, n_particles=100 or "
+                             "refine.final_maxiter=5000 (one field of the refine dict)")
     parser.add_argument("--jenn-option", action="append", default=[], metavar="KEY=VALUE",
                         help="passed to jenn.NeuralNet.fit, e.g. lambd=0.1; max_iter disables matching")
     parser.add_argument("--jenn-max-iter", type=int, default=None, help="fixed max_iter instead of matching")

@@ -34,7 +34,7 @@ def _check_rows(rows: list[dict], methods: list[str]) -> None:
 def test_quick_demo_swarmjac(tmp_path, capsys):
     out = tmp_path / "fit.json"
     rows = fq.main(["--quick", "--problems", "demo", "--methods", "swarmjac", "--json", str(out)])
-    methods = [label for label, _ in fq.swarmjac_variants(fq.QUICK["iters"], {})]
+    methods = ["swarmjac", "swarmjac PSO only (time-matched)"]
     _check_rows(rows, methods)
     table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| demo")]
     assert len(table) == len(rows)
@@ -66,6 +66,7 @@ def test_refine_override_keeps_defaults_and_plain_pso():
     expected = {**fq.SJ_DEFAULTS.get("refine", {}), "top": 3}
     assert variants["swarmjac"]["refine"] == expected
     assert variants["swarmjac PSO only"]["refine"] is None
+    assert variants["swarmjac PSO only"]["n_particles"] == fq.PSO_ONLY["n_particles"]
     assert variants["swarmjac"]["iters"] == fq.SJ_DEFAULTS["iters"]
     assert [label for label, _ in fq.swarmjac_variants(5, {"refine": None})] == ["swarmjac"]
 
@@ -105,5 +106,5 @@ def test_mixed_rows_observe_one_quantity():
 @pytest.mark.skipif(importlib.util.find_spec("jenn") is None, reason="jenn not installed")
 def test_quick_demo_with_jenn():
     rows = fq.run_benchmark(["demo"], ["swarmjac", "jenn"], list(fq.DATA_KINDS), {}, {}, quick=True)
-    methods = [label for label, _ in fq.swarmjac_variants(fq.QUICK["iters"], {})] + ["jenn (time-matched)"]
+    methods = ["swarmjac", "swarmjac PSO only (time-matched)", "jenn (time-matched)"]
     _check_rows(rows, methods)
