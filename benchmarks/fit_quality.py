@@ -459,6 +459,35 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def format_targets(rows: Sequence[dict[str, Any]]) -> str:
+    """The issue's targets per network as a Markdown table: swarmjac (the first, refining fit) against
+    time-matched JENN (error ratio, < 1: swarmjac better; time ratio) and its mixed error over its own
+    full-gradient error (target <= 2). Empty when there is nothing to compare."""
+    cells: dict[tuple, dict[str, dict]] = {}
+    for row in rows:
+        method = "swarmjac" if row["method"] == "swarmjac" else "jenn" if row["method"].startswith("jenn") else None
+        if method is not None:
+            key = (row["problem"], tuple(row["layer_sizes"]))
+            cells.setdefault(key, {})[f"{method} {row['data']}"] = row
+    lines = ["| problem | layers | data | swarmjac / JENN values | partials | time | swarmjac mixed / full values "
+             "| partials |", "|---|---|---|---:|---:|---:|---:|---:|"]
+    for (problem, layers), found in cells.items():
+        for kind in DATA_KINDS:
+            ours, theirs = found.get(f"swarmjac {kind}"), found.get(f"jenn {kind}")
+            if ours is None:
+                continue
+            versus = ("| - | - | -" if theirs is None else
+                      f"| {ours['value_rel_rmse'] / theirs['value_rel_rmse']:.2g} "
+                      f"| {ours['partial_rel_rmse'] / theirs['partial_rel_rmse']:.2g} "
+                      f"| {ours['wall_s'] / theirs['wall_s']:.2f}")
+            full, mixed = found.get("swarmjac full"), found.get("swarmjac mixed")
+            ratio = ("| - | -" if kind != "mixed" or full is None or mixed is None else
+                     f"| {mixed['value_rel_rmse'] / full['value_rel_rmse']:.2g} "
+                     f"| {mixed['partial_rel_rmse'] / full['partial_rel_rmse']:.2g}")
+            lines.append(f"| {problem} | {list(layers)} | {kind} {versus} {ratio} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def _version(module_name: str) -> str:
     try:
         module = __import__(module_name)
@@ -539,6 +568,11 @@ def main(argv: Optional[Sequence[str]] = None) -> list[dict[str, Any]]:
                          threads=args.threads,
                          log=lambda message: print(message, file=sys.stderr, flush=True))
     print(format_table(rows))
+    targets = format_targets(rows)
+    if targets:
+        print("\nTargets: error ratios swarmjac / time-matched JENN (< 1: swarmjac better), wall-time ratio, "
+              "and swarmjac's mixed-row error over its full-gradient error (target <= 2)\n")
+        print(targets)
     print("\nvalues: held-out RMSE / std(y); partials: mean over j of RMSE_j * std(x_j) / std(y); "
           f"time: wall time of training. Load average at the end: {environment()['load_average_1min']}")
     if args.json:

@@ -36,7 +36,7 @@ def test_quick_demo_swarmjac(tmp_path, capsys):
     rows = fq.main(["--quick", "--problems", "demo", "--methods", "swarmjac", "--json", str(out)])
     methods = ["swarmjac", "swarmjac PSO only (time-matched)"]
     _check_rows(rows, methods)
-    table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| demo")]
+    table = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| demo (2-D)")]
     assert len(table) == len(rows)
     saved = json.loads(out.read_text())
     assert len(saved["rows"]) == len(rows) and "swarmjac" in saved["environment"]
@@ -81,6 +81,18 @@ def test_table_reports_effective_refine_settings():
     assert rows[0]["options"]["scale"] is True and rows[1]["options"]["refine"] is None
     assert "every 2 " in table and "x50," in table and "refine=None" in table
     assert rows[0]["polish_s"] > 0 and rows[1]["polish_s"] == 0
+
+
+def test_targets_table_ratios():
+    def row(method, kind, value, partial, wall):
+        return {"problem": "p", "layer_sizes": [2, 4, 1], "method": method, "data": kind,
+                "value_rel_rmse": value, "partial_rel_rmse": partial, "wall_s": wall}
+    rows = [row("swarmjac", "full", 0.1, 0.2, 2.0), row("swarmjac PSO only", "full", 9.0, 9.0, 2.0),
+            row("jenn (time-matched)", "full", 0.4, 0.4, 4.0), row("swarmjac", "mixed", 0.3, 0.2, 1.0),
+            row("jenn (time-matched)", "mixed", 0.6, 0.1, 1.0)]
+    lines = fq.format_targets(rows).splitlines()
+    assert lines[2] == "| p | [2, 4, 1] | full | 0.25 | 0.5 | 0.50 | - | - |"
+    assert lines[3] == "| p | [2, 4, 1] | mixed | 0.5 | 2 | 1.00 | 3 | 1 |"
 
 
 def test_metrics_against_hand_computed():
