@@ -5,8 +5,9 @@ with known derivatives in their physical units (swarmjac's demo and SMT's Branin
 WaterFlow 8-D), trained on full-gradient rows and on mixed single-quantity rows, scored on fresh points.
 Usage: ``python benchmarks/fit_quality.py [--problems demo,branin] [--threads 1] [--quick] [--json out.json]
 [--sj-option refine.final_maxiter=5000] [--sj-option refine=None] [--jenn-option lambd=0.1]``; with no
-options it runs the setting recommended for ``sj.fit`` (SJ_DEFAULTS) beside plain PSO and time-matched JENN. SMT and JENN are benchmark-only dependencies
-(``pip install smt jenn``), imported only here and only when asked for.
+options it runs the setting recommended for ``sj.fit`` (SJ_DEFAULTS) beside plain PSO and time-matched JENN.
+SMT and JENN are benchmark-only dependencies (``pip install smt jenn``), imported only here and only when
+asked for.
 """
 from __future__ import annotations
 
@@ -379,7 +380,8 @@ def _format_options(options: dict[str, Any]) -> str:
 def run_benchmark(problem_names: Sequence[str], methods: Sequence[str], data_kinds: Sequence[str],
                   sj_options: dict[str, Any], jenn_options: dict[str, Any], *, quick: bool = False,
                   jenn_max_iter: Optional[int] = None, hidden: Optional[list] = None, seed: int = 0,
-                  threads: Optional[int] = None, log: Callable[[str], None] = lambda message: None) -> list[dict[str, Any]]:
+                  threads: Optional[int] = None, log: Callable[[str], None] = lambda message: None
+                  ) -> list[dict[str, Any]]:
     """Train every (problem, network, data kind, method) and return one result row each.
 
     JENN runs after swarmjac on the same data and network with ``max_iter`` chosen so that its wall time
