@@ -29,7 +29,7 @@ from swarmjac.estimator import Regressor  # noqa: E402
 
 # Small enough that the whole check run takes a few seconds, accurate enough for check_regressors_train
 # (R^2 > 0.5 on its data; this configuration reaches about 0.9 with plain PSO).
-FAST = dict(hidden_layer_sizes=(8,), n_particles=20, max_iter=100, n_threads=1)
+FAST = dict(hidden_layer_sizes=(8,), n_particles=20, max_iter=100, n_threads=1, refine={"final_maxiter": 300})
 
 
 def smooth(X: np.ndarray) -> np.ndarray:

@@ -93,10 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="fit the built-in mixed value/derivative problem and report the fit")
     demo.add_argument("--out-dir", default=".", help="where to write the model and the plot (default: .)")
     demo.add_argument("--samples", type=int, default=300, help="training rows (default %(default)s)")
-    demo.add_argument("--layers", type=_int_list, default=[2, 8, 1], help="layer sizes (default 2,8,1)")
+    demo.add_argument("--layers", type=_int_list, default=[2, 16, 16, 1], help="layer sizes (default 2,16,16,1)")
     demo.add_argument("--activation", default="tanh", help="hidden activation (default %(default)s)")
     demo.add_argument("--no-plot", action="store_true", help="skip the plot")
-    _add_training_options(demo, particles=200, iters=1000)
+    _add_training_options(demo, particles=50, iters=200)
 
     fit = sub.add_parser("fit", help="train a network on a CSV data set")
     fit.add_argument("data", help="CSV with input columns, value columns and dy/dx-style derivative columns")
@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--checkpoint-every", type=int, default=50, help="iterations between checkpoints")
     fit.add_argument("--resume", default=None, help="continue from this checkpoint (same data and network)")
     fit.add_argument("--plot", default=None, help="also save a plot of the fit to this file (needs matplotlib)")
-    _add_training_options(fit, particles=500, iters=1000)
+    _add_training_options(fit, particles=50, iters=200)
     _add_dask_options(fit)
 
     predict = sub.add_parser("predict", help="evaluate a saved model on the points of a CSV file")

@@ -55,9 +55,9 @@ class Regressor(RegressorMixin, BaseEstimator):
         One activation for every hidden layer (the output layer is linear), or one name per weight layer;
         see :class:`swarmjac.MLP`. A smooth activation (``tanh``, ``softplus``, ``gelu``, ``sin``) gives
         smooth partial derivatives.
-    n_particles : int, default 100
+    n_particles : int, default 50
         Swarm size (``sj.fit``'s default).
-    max_iter : int, default 500
+    max_iter : int, default 200
         PSO iterations (``sj.fit(iters=...)``, whose default it is).
     refine : str or None, default "lbfgs"
         Gradient refinement of the best particles (``sj.fit(refine=...)``); None is plain PSO.
@@ -112,7 +112,7 @@ class Regressor(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, hidden_layer_sizes: Any = (16, 16), activation: Any = "tanh", *,
-                 n_particles: int = 100, max_iter: int = 500, refine: Optional[str] = "lbfgs",
+                 n_particles: int = 50, max_iter: int = 200, refine: Any = "lbfgs",
                  scale: bool = True, value_weight: float = 1.0, derivative_weight: float = 1.0,
                  random_state: Any = None, n_threads: Optional[int] = None,
                  pso_options: Optional[dict] = None, verbose: bool = False):
@@ -212,7 +212,8 @@ class Regressor(RegressorMixin, BaseEstimator):
         if self.pso_options is not None and not isinstance(self.pso_options, dict):
             raise TypeError(f"pso_options must be a dict or None, got {type(self.pso_options).__name__}")
         options = dict(self.pso_options or {})
-        result = sj_fit(net, data, scale=self.scale, refine=self.refine, n_particles=self.n_particles, iters=self.max_iter,
+        result = sj_fit(net, data, scale=self.scale, refine=self.refine, n_particles=self.n_particles,
+                        iters=self.max_iter,
                         seed=_as_seed(self.random_state), n_threads=self.n_threads,
                         progress=bool(self.verbose), **options)
         self.net_ = net

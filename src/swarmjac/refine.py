@@ -24,16 +24,16 @@ class RefineOptions:
 
     Parameters
     ----------
-    every : int, default 50
+    every : int, default 20
         Refine during the swarm phase every ``every`` iterations (0: only at the end).
-    top : int, default 4
+    top : int, default 2
         How many of the best personal bests are refined each time.
-    maxiter : int, default 40
+    maxiter : int, default 100
         L-BFGS iterations per particle during the swarm phase.
-    final_top : int, default 4
+    final_top : int, default 1
         How many of the best personal bests are polished at the end.
-    final_maxiter : int, default 3000
-        L-BFGS iterations per particle at the end.
+    final_maxiter : int, default 15000
+        L-BFGS iterations per particle at the end (it stops earlier when the gradient is below ``gtol``).
     gtol : float, default 1e-12
         L-BFGS stops when the largest gradient component (of the scaled problem) is below this.
 
@@ -43,11 +43,13 @@ class RefineOptions:
     20
     """
 
-    every: int = 50
-    top: int = 4
-    maxiter: int = 40
-    final_top: int = 4
-    final_maxiter: int = 3000
+    # Tuned with benchmarks/fit_quality.py on the demo, Branin, Rosenbrock and WaterFlow (see
+    # benchmarks/RESULTS.md): the final polish decides the result; more swarm iterations buy little.
+    every: int = 20
+    top: int = 2
+    maxiter: int = 100
+    final_top: int = 1
+    final_maxiter: int = 15000
     gtol: float = 1e-12
 
     def __post_init__(self) -> None:
@@ -121,8 +123,10 @@ def _lbfgs(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], start: np.ndar
             return 1e300, np.zeros_like(theta)
         return f, g
 
+    # maxfun: SciPy's default of 15000 evaluations would otherwise end a long polish before maxiter.
     _scipy_minimize()(tracked, start, jac=True, method="L-BFGS-B",
-                      options={"maxiter": maxiter, "gtol": gtol, "ftol": 0.0, "maxcor": 20})
+                      options={"maxiter": maxiter, "maxfun": 2 * maxiter + 20, "gtol": gtol, "ftol": 0.0,
+                               "maxcor": 20})
     return best["x"], best["f"], best["n"]
 
 

@@ -26,7 +26,7 @@ from swarmjac.scaling import Standardizer
 __all__ = ["FitResult", "RefineRecord", "fit", "save", "load", "MODEL_KIND"]
 
 
-def fit(net: MLP, data: Dataset, n_particles: int = 100, iters: int = 500, seed: Any = None, *,
+def fit(net: MLP, data: Dataset, n_particles: int = 50, iters: int = 200, seed: Any = None, *,
         scale: bool = True, refine: Union[None, str, dict, RefineOptions] = "lbfgs",
         init_params: Optional[np.ndarray] = None, n_threads: Optional[int] = None, mode: str = "auto",
         callback: Optional[Callable] = None, progress: Optional[bool] = False,
@@ -47,10 +47,12 @@ def fit(net: MLP, data: Dataset, n_particles: int = 100, iters: int = 500, seed:
         The network to train.
     data : Dataset
         Value and derivative observations, in the user's units.
-    n_particles : int, default 100
+    n_particles : int, default 50
         Swarm size.
-    iters : int, default 500
-        Total number of PSO iterations of the run (a resumed run only does what is left).
+    iters : int, default 200
+        Total number of PSO iterations of the run (a resumed run only does what is left). With the
+        default refinement the swarm explores and L-BFGS decides the result: more iterations buy little
+        (benchmarks/fit_quality.py).
     seed : int, numpy.random.Generator or None
         One seed for the initial swarm and the optimiser: the same seed gives the same result.
     scale : bool, default True
