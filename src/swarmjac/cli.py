@@ -176,7 +176,7 @@ def _save_plot(net, result, data, path: str) -> None:
     try:
         from swarmjac.plots import plot_fit
 
-        plot_fit(net, result.params, data, result.history, path=path)
+        plot_fit(net, result.params, data, result.history, path=path, refinements=result.refinements)
     except ImportError as exc:
         print(f"  no plot: {exc}", file=sys.stderr)
         return

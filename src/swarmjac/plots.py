@@ -28,14 +28,17 @@ def _pyplot():
     return plt
 
 
-def plot_history(history: Any, ax: Any = None) -> Any:
-    """Best and mean swarm cost per iteration, on a log scale.
+def plot_history(history: Any, ax: Any = None, refinements: Sequence[Any] = ()) -> Any:
+    """Best and mean swarm cost per iteration, on a log scale, with the gradient refinements.
 
     Parameters
     ----------
     history : PSOHistory
         ``FitResult.history`` or ``PSOResult.history``.
     ax : matplotlib Axes, optional
+    refinements : sequence of RefineRecord, optional
+        ``FitResult.refinements``: each refinement during the swarm phase is marked where it ran, and the
+        final polish as a step after the last iteration.
 
     Returns
     -------
@@ -50,10 +53,19 @@ def plot_history(history: Any, ax: Any = None) -> Any:
     positive = lambda v: np.where(np.isfinite(v) & (v > 0), v, np.nan)  # noqa: E731
     ax.plot(iterations, positive(mean), color="0.6", lw=1, label="swarm mean")
     ax.plot(iterations, positive(best), color="C0", lw=2, label="best")
+    swarm = [r for r in refinements if r.phase == "swarm"]
+    if swarm:
+        ax.plot([r.iteration for r in swarm], positive(np.array([r.best_after for r in swarm])), "o", ms=4,
+                color="C1", label="after L-BFGS refinement")
+    for record in refinements:
+        if record.phase == "final":
+            end = record.iteration + max(best.size // 20, 1)
+            ax.plot([record.iteration, end], positive(np.array([record.best_before, record.best_after])), "-*",
+                    color="C3", ms=9, label=f"final L-BFGS polish ({record.wall_time:.1f} s)")
     ax.set_yscale("log")
     ax.set_xlabel("iteration")
-    ax.set_ylabel("fitness")
-    ax.set_title("PSO cost history")
+    ax.set_ylabel("training cost")
+    ax.set_title("training cost (swarm, then polish)" if refinements else "PSO cost history")
     ax.legend()
     return ax
 
@@ -147,7 +159,7 @@ def plot_partials(net: MLP, params: Any, data: Dataset, axes: Optional[Sequence[
 
 
 def plot_fit(net: MLP, params: Any, data: Dataset, history: Any = None,
-             path: Optional[Union[str, os.PathLike]] = None) -> Any:
+             path: Optional[Union[str, os.PathLike]] = None, refinements: Sequence[Any] = ()) -> Any:
     """One figure with the cost history, the fitted surface (2-D inputs) and the partials.
 
     Parameters
@@ -158,6 +170,8 @@ def plot_fit(net: MLP, params: Any, data: Dataset, history: Any = None,
     history : PSOHistory, optional
     path : str or PathLike, optional
         Save the figure there (PNG, PDF, ... by extension).
+    refinements : sequence of RefineRecord, optional
+        Marked on the cost history (``FitResult.refinements``).
 
     Returns
     -------
@@ -169,7 +183,7 @@ def plot_fit(net: MLP, params: Any, data: Dataset, history: Any = None,
     fig = plt.figure(figsize=(4.5 * panels, 4.2))
     axes = list(fig.subplots(1, panels, squeeze=False)[0])
     if history is not None:
-        plot_history(history, axes.pop(0))
+        plot_history(history, axes.pop(0), refinements)
     if net.d_in == 2:
         plot_surface(net, params, data, axes.pop(0))
     plot_partials(net, params, data, axes)
