@@ -236,8 +236,9 @@ def test_predict_jacobian_matches_finite_differences():
     assert reg.n_outputs_ == 2 and reg.predict(X).shape == (50, 2)
     J = reg.predict_jacobian(X[:10])
     assert J.shape == (10, 2, 3)
-    # 4th-order central differences of predict along each input.
-    h = 1e-3
+    # 4th-order central differences of predict along each input (h small: a polished network is sharp, and
+    # the truncation error grows with its curvature).
+    h = 1e-4
     for j in range(3):
         step = np.zeros(3)
         step[j] = h
