@@ -198,7 +198,7 @@ def _fit(net: MLP, data: Dataset, train_data: Dataset, scaler: Optional[Standard
             and not interrupted:
         try:
             best, train_cost = _final_polish(net, train_data, optimizer, refine_options, n_threads, progress,
-                                             records, best, train_cost)
+                                             records, train_cost)
         except KeyboardInterrupt:
             interrupted = True  # keep the best found before the polish
     params = scaler.to_raw_params(net, best) if scaler is not None else best
@@ -210,17 +210,14 @@ def _fit(net: MLP, data: Dataset, train_data: Dataset, scaler: Optional[Standard
 
 def _final_polish(net: MLP, train_data: Dataset, optimizer: PSO, options: RefineOptions,
                   n_threads: Optional[int], progress: Optional[bool], records: list,
-                  best: np.ndarray, best_cost: float) -> tuple[np.ndarray, float]:
+                  best_cost: float) -> tuple[np.ndarray, float]:
     """Polish the swarm's best personal bests (refine.polish), with a progress bar when asked; the swarm
     itself is left as the swarm phase ended."""
     start = time.perf_counter()
     bar = progress_bar(progress, 1, desc=f"L-BFGS polish of {min(options.final_top, optimizer.n_particles)}")
-    polished, polished_cost, n_polished, n_evals = polish(net, train_data, optimizer.pbest_positions,
-                                                          optimizer.pbest_costs, options, n_threads)
-    if polished_cost < best_cost:
-        best, after = polished, polished_cost
-    else:
-        after = best_cost
+    # The personal bests hold the swarm's best, so polish() returns it unless a polished point beats it.
+    best, after, n_polished, n_evals = polish(net, train_data, optimizer.pbest_positions, optimizer.pbest_costs,
+                                              options, n_threads)
     records.append(RefineRecord(optimizer.iteration, "final", n_polished, best_cost, after, n_evals,
                                 time.perf_counter() - start))
     if bar is not None:
