@@ -145,3 +145,34 @@ def test_interrupted_refinement_keeps_the_best(monkeypatch):
     res = sj.fit(net, data, n_particles=10, iters=10, seed=0, refine={"every": 0})
     assert res.interrupted and res.stopped_reason == "interrupted"
     np.testing.assert_array_equal(res.params, res.scaler.to_raw_params(net, res.optimizer.best_position))
+
+
+def test_ctrl_c_during_a_refinement_waits_for_it_and_resumes_exactly(tmp_path, monkeypatch):
+    """SIGINT while a swarm-phase refinement runs: the refinement completes (it belongs to its iteration,
+    whose checkpoint follows), the run ends interrupted, and resuming gives the straight run bit for bit."""
+    import os
+    import signal
+
+    import swarmjac.training as training
+
+    data = make_demo_data(60, seed=8)
+    net = sj.MLP([2, 4, 1], "tanh")
+    options = dict(n_particles=10, iters=30, seed=3, refine={"every": 10, "final_maxiter": 50})
+    straight = sj.fit(net, data, **options)
+    original = training.refine_positions
+    calls = []
+
+    def interrupted_refinement(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the refinement after iteration 20
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(training, "refine_positions", interrupted_refinement)
+    checkpoint = tmp_path / "run.ckpt"
+    first = sj.fit(net, data, checkpoint_path=checkpoint, **options)
+    assert first.interrupted and first.optimizer.iteration == 20
+    assert [r.iteration for r in first.refinements] == [10, 20]  # the second one completed
+    monkeypatch.setattr(training, "refine_positions", original)
+    resumed = sj.fit(net, data, iters=30, resume=checkpoint, refine=options["refine"])
+    np.testing.assert_array_equal(resumed.params, straight.params)

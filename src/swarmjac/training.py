@@ -7,9 +7,12 @@ the end, and the result is folded back into the user's units. Model files live i
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
 import time
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 import numpy as np
 
@@ -187,7 +190,10 @@ def _fit(net: MLP, data: Dataset, train_data: Dataset, scaler: Optional[Standard
     def on_iteration(opt: PSO, iteration: int, best_cost: float) -> Any:
         if (refine_options is not None and refine_options.every and refine_options.top
                 and iteration % refine_options.every == 0 and iteration < iters):
-            refine_swarm(opt, iteration)
+            # The refinement belongs to this iteration, whose checkpoint follows: Ctrl-C waits for it
+            # (tens of milliseconds) so that an interrupted run resumes to the straight run's result.
+            with _interrupt_after():
+                refine_swarm(opt, iteration)
         return callback(opt, iteration, float(opt.best_cost)) if callback is not None else False
 
     result = optimizer.run(objective, remaining, callback=on_iteration, progress=progress,
@@ -225,3 +231,23 @@ def _final_polish(net: MLP, train_data: Dataset, optimizer: PSO, options: Refine
         bar.update(1)
         bar.close()
     return best, after
+
+
+@contextlib.contextmanager
+def _interrupt_after() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) that arrives inside the block and raise it as KeyboardInterrupt when the block
+    ends. Only in the main thread (elsewhere Python delivers no signals, and the block runs as it is)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        if previous is signal.default_int_handler:
+            raise KeyboardInterrupt
+        if callable(previous):
+            previous(signal.SIGINT, None)
