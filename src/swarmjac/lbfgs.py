@@ -118,6 +118,31 @@ def _zoom_step(t_lo, f_lo, d_lo, t_hi, f_hi, d_hi) -> np.ndarray:
         return np.clip(step, low + margin, high - margin)
 
 
+def _two_loop_direction(g: np.ndarray, S: np.ndarray, Y: np.ndarray, rho: np.ndarray, rows: np.ndarray,
+                        newest: np.ndarray, depth: int) -> np.ndarray:
+    """The L-BFGS direction ``-H g`` for the particles ``rows`` by the two-loop recursion over their last
+    ``depth`` pairs (newest in ring slot ``newest``), vectorised over particles. Unused slots have
+    ``rho = 0`` and zero pairs, so they leave ``q`` unchanged bit for bit."""
+    memory = S.shape[1]
+    q = g.copy()
+    if depth == 0:
+        return -q
+    # Gather each particle's pairs once, newest first: (n, depth, D) and (n, depth).
+    order = (newest[:, None] - np.arange(depth)[None, :]) % memory
+    S_, Y_, rho_ = S[rows[:, None], order], Y[rows[:, None], order], rho[rows[:, None], order]
+    alpha = np.empty((len(rows), depth))
+    for j in range(depth):
+        alpha[:, j] = rho_[:, j] * _rowdot(S_[:, j], q)
+        q -= alpha[:, j, None] * Y_[:, j]
+    # Initial Hessian gamma I with gamma = s.y / y.y of the newest pair.
+    sy, yy = _rowdot(S_[:, 0], Y_[:, 0]), _rowdot(Y_[:, 0], Y_[:, 0])
+    q *= np.where(yy > 0, sy / np.where(yy > 0, yy, 1.0), 1.0)[:, None]
+    for j in reversed(range(depth)):
+        beta = rho_[:, j] * _rowdot(Y_[:, j], q)
+        q += (alpha[:, j] - beta)[:, None] * S_[:, j]
+    return -q
+
+
 def _check_int(value, name: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
@@ -258,23 +283,8 @@ def minimize_batched(fun: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
         # 1. Particles starting a step: direction by the two-loop recursion, vectorised over particles.
         idx = run[new_step[run]]
         if idx.size:
-            q = g[idx].copy()
-            alpha = np.zeros((idx.size, memory))
-            depth = int(n_pairs[idx].max())
-            for j in range(depth):                          # newest to oldest pair
-                slot = (newest[idx] - j) % memory
-                alpha[:, j] = rho[idx, slot] * _rowdot(S[idx, slot], q)
-                q -= alpha[:, j, None] * Y[idx, slot]
-            last = newest[idx]
-            sy = _rowdot(S[idx, last], Y[idx, last])
-            yy = _rowdot(Y[idx, last], Y[idx, last])
-            gamma = np.where(n_pairs[idx] > 0, sy / np.where(yy > 0, yy, 1.0), 1.0)
-            q *= gamma[:, None]
-            for j in reversed(range(depth)):                 # oldest to newest
-                slot = (newest[idx] - j) % memory
-                beta = rho[idx, slot] * _rowdot(Y[idx, slot], q)
-                q += (alpha[:, j] - beta)[:, None] * S[idx, slot]
-            direction, slope = -q, _rowdot(-q, g[idx])
+            direction = _two_loop_direction(g[idx], S, Y, rho, idx, newest[idx], int(n_pairs[idx].max()))
+            slope = _rowdot(direction, g[idx])
             # Not a descent direction (rounding): forget the pairs and go down the gradient.
             bad = ~(slope < 0)
             if bad.any():
