@@ -118,29 +118,80 @@ def _zoom_step(t_lo, f_lo, d_lo, t_hi, f_hi, d_hi) -> np.ndarray:
         return np.clip(step, low + margin, high - margin)
 
 
-def _two_loop_direction(g: np.ndarray, S: np.ndarray, Y: np.ndarray, rho: np.ndarray, rows: np.ndarray,
-                        newest: np.ndarray, depth: int) -> np.ndarray:
-    """The L-BFGS direction ``-H g`` for the particles ``rows`` by the two-loop recursion over their last
-    ``depth`` pairs (newest in ring slot ``newest``), vectorised over particles. Unused slots have
-    ``rho = 0`` and zero pairs, so they leave ``q`` unchanged bit for bit."""
-    memory = S.shape[1]
-    q = g.copy()
-    if depth == 0:
-        return -q
-    # Gather each particle's pairs once, newest first: (n, depth, D) and (n, depth).
-    order = (newest[:, None] - np.arange(depth)[None, :]) % memory
-    S_, Y_, rho_ = S[rows[:, None], order], Y[rows[:, None], order], rho[rows[:, None], order]
-    alpha = np.empty((len(rows), depth))
-    for j in range(depth):
-        alpha[:, j] = rho_[:, j] * _rowdot(S_[:, j], q)
-        q -= alpha[:, j, None] * Y_[:, j]
-    # Initial Hessian gamma I with gamma = s.y / y.y of the newest pair.
-    sy, yy = _rowdot(S_[:, 0], Y_[:, 0]), _rowdot(Y_[:, 0], Y_[:, 0])
-    q *= np.where(yy > 0, sy / np.where(yy > 0, yy, 1.0), 1.0)[:, None]
-    for j in reversed(range(depth)):
-        beta = rho_[:, j] * _rowdot(Y_[:, j], q)
-        q += (alpha[:, j] - beta)[:, None] * S_[:, j]
-    return -q
+class _PairMemory:
+    """The last ``memory`` correction pairs (s, y) of every particle, in a ring per particle, with their
+    inner products ``SY[k, u, v] = s_u . y_v`` and ``YY[k, u, v] = y_u . y_v`` kept up to date.
+
+    The direction is the two-loop recursion's ``-H g`` written with these inner products: each loop is a
+    triangular system over the pairs in age order, so a direction costs two passes over the pairs for
+    ``S g`` and ``Y g``, one small solve per loop and two passes to combine, for all particles at once and
+    with no Python loop over pairs. Empty slots hold zero pairs with ``rho = 0``: they add nothing.
+    """
+
+    def __init__(self, n_particles: int, memory: int, dim: int) -> None:
+        self.S, self.Y = np.zeros((n_particles, memory, dim)), np.zeros((n_particles, memory, dim))
+        self.SY, self.YY = np.zeros((n_particles, memory, memory)), np.zeros((n_particles, memory, memory))
+        self.rho = np.zeros((n_particles, memory))
+        self.newest = np.full(n_particles, memory - 1, dtype=np.int64)
+        self.count = np.zeros(n_particles, dtype=np.int64)
+
+    @staticmethod
+    def _dots(pairs: np.ndarray, rows: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """``pairs[rows] @ v`` per particle, shape (len(rows), memory)."""
+        # A pass over every particle's pairs is cheaper than copying the rows' pairs unless few run.
+        if 4 * rows.size >= len(pairs):
+            full = np.zeros(pairs.shape[::2])
+            full[rows] = v
+            return np.einsum("kmd,kd->km", pairs, full)[rows]
+        return np.einsum("kmd,kd->km", pairs[rows], v)
+
+    @staticmethod
+    def _combination(pairs: np.ndarray, rows: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+        """``sum_m coefficients[:, m] pairs[rows, m]`` per particle, shape (len(rows), D)."""
+        if 4 * rows.size >= len(pairs):
+            full = np.zeros(pairs.shape[:2])
+            full[rows] = coefficients
+            return np.einsum("km,kmd->kd", full, pairs)[rows]
+        return np.einsum("km,kmd->kd", coefficients, pairs[rows])
+
+    def direction(self, rows: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """``-H g`` for the particles ``rows`` (ascending) with gradients ``g`` (len(rows), D)."""
+        memory = self.rho.shape[1]
+        SY, YY, rho = self.SY[rows], self.YY[rows], self.rho[rows]
+        Sg, Yg = self._dots(self.S, rows, g), self._dots(self.Y, rows, g)
+        age = (self.newest[rows, None] - np.arange(memory)) % memory          # 0: the newest pair
+        newer = age[:, None, :] < age[:, :, None]                             # newer[k, i, j]: j after i
+        eye = np.eye(memory)
+        # First loop, newest to oldest: a_i = rho_i (s_i . g - sum_{j newer} a_j s_i . y_j).
+        a = np.linalg.solve(eye + rho[:, :, None] * np.where(newer, SY, 0.0), (rho * Sg)[..., None])[..., 0]
+        newest = self.newest[rows, None, None]
+        sy_last = np.take_along_axis(np.take_along_axis(SY, newest, 1), newest, 2)[:, 0, 0]
+        yy_last = np.take_along_axis(np.take_along_axis(YY, newest, 1), newest, 2)[:, 0, 0]
+        gamma = np.where(yy_last > 0, sy_last / np.where(yy_last > 0, yy_last, 1.0), 1.0)  # H0 = gamma I
+        # Second loop, oldest to newest: b_i = rho_i y_i . (gamma q + sum_{j older} (a_j - b_j) s_j),
+        # with q = g - sum_j a_j y_j.
+        older_sy = np.where(np.swapaxes(newer, 1, 2), np.swapaxes(SY, 1, 2), 0.0)  # [i, j] = s_j . y_i
+        yq = Yg - np.einsum("kij,kj->ki", YY, a)
+        rhs = rho * (gamma[:, None] * yq + np.einsum("kij,kj->ki", older_sy, a))
+        b = np.linalg.solve(eye + rho[:, :, None] * older_sy, rhs[..., None])[..., 0]
+        r = gamma[:, None] * (g - self._combination(self.Y, rows, a)) + self._combination(self.S, rows, a - b)
+        return -r
+
+    def add(self, rows: np.ndarray, s: np.ndarray, y: np.ndarray, sy: np.ndarray) -> None:
+        """Store the pair (s, y) with ``s . y = sy > 0`` as the newest of each particle in ``rows``."""
+        slot = (self.newest[rows] + 1) % self.rho.shape[1]
+        self.S[rows, slot], self.Y[rows, slot], self.rho[rows, slot] = s, y, 1.0 / sy
+        self.newest[rows] = slot
+        self.count[rows] = np.minimum(self.count[rows] + 1, self.rho.shape[1])
+        Ys, Sy, Yy = self._dots(self.Y, rows, s), self._dots(self.S, rows, y), self._dots(self.Y, rows, y)
+        self.SY[rows, slot, :], self.SY[rows, :, slot] = Ys, Sy
+        self.YY[rows, slot, :], self.YY[rows, :, slot] = Yy, Yy
+
+    def reset(self, rows: np.ndarray) -> None:
+        """Forget every pair of the particles ``rows``."""
+        for array in (self.S, self.Y, self.SY, self.YY, self.rho):
+            array[rows] = 0.0
+        self.count[rows] = 0
 
 
 def _check_int(value, name: str, minimum: int) -> int:
@@ -255,11 +306,7 @@ def minimize_batched(fun: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
     status = np.full(K, -1, dtype=np.int64)
     best_x, best_f = x.copy(), f.copy()
 
-    # Memory: a ring of pairs per particle; empty slots hold zeros and rho = 0, so they change nothing.
-    S, Y = np.zeros((K, memory, D)), np.zeros((K, memory, D))
-    rho = np.zeros((K, memory))
-    newest = np.full(K, memory - 1, dtype=np.int64)
-    n_pairs = np.zeros(K, dtype=np.int64)
+    pairs = _PairMemory(K, memory, D)
     # Line search per particle along p from x: trial t; lo = best step meeting sufficient decrease,
     # hi = the other end of the bracket (+inf until one is found). d = slope along p.
     p = np.zeros((K, D))
@@ -283,16 +330,16 @@ def minimize_batched(fun: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
         # 1. Particles starting a step: direction by the two-loop recursion, vectorised over particles.
         idx = run[new_step[run]]
         if idx.size:
-            direction = _two_loop_direction(g[idx], S, Y, rho, idx, newest[idx], int(n_pairs[idx].max()))
+            direction = pairs.direction(idx, g[idx])
             slope = _rowdot(direction, g[idx])
             # Not a descent direction (rounding): forget the pairs and go down the gradient.
             bad = ~(slope < 0)
             if bad.any():
-                S[idx[bad]], Y[idx[bad]], rho[idx[bad]], n_pairs[idx[bad]] = 0.0, 0.0, 0.0, 0
+                pairs.reset(idx[bad])
                 direction[bad] = -g[idx[bad]]
                 slope[bad] = -_rowdot(g[idx[bad]], g[idx[bad]])
             p[idx], d0[idx] = direction, slope
-            first = n_pairs[idx] == 0
+            first = pairs.count[idx] == 0
             t[idx] = np.where(first, 1.0 / np.sqrt(_rowdot(direction, direction)), 1.0)
             t_lo[idx], f_lo[idx], d_lo[idx] = 0.0, f[idx], slope
             t_hi[idx], f_hi[idx], d_hi[idx] = np.inf, np.nan, np.nan
@@ -349,11 +396,7 @@ def minimize_batched(fun: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
             s, y = x_new - x[i], g_new - g[i]
             sy, yy = _rowdot(s, y), _rowdot(y, y)
             keep = sy > _EPS * yy                           # curvature pair usable: store it
-            k_idx = i[keep]
-            slot = (newest[k_idx] + 1) % memory
-            S[k_idx, slot], Y[k_idx, slot], rho[k_idx, slot] = s[keep], y[keep], 1.0 / sy[keep]
-            newest[k_idx] = slot
-            n_pairs[k_idx] = np.minimum(n_pairs[k_idx] + 1, memory)
+            pairs.add(i[keep], s[keep], y[keep], sy[keep])
             f_old = f[i]
             x[i], f[i], g[i] = x_new, f_new, g_new
             nit[i] += 1
@@ -365,8 +408,8 @@ def minimize_batched(fun: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
 
         # Failure at the current point: retry once along the gradient with an empty memory, else stop.
         stuck = run[failed & ~take_lo]
-        retry, give_up = stuck[n_pairs[stuck] > 0], stuck[n_pairs[stuck] == 0]
-        S[retry], Y[retry], rho[retry], n_pairs[retry] = 0.0, 0.0, 0.0, 0
+        retry, give_up = stuck[pairs.count[stuck] > 0], stuck[pairs.count[stuck] == 0]
+        pairs.reset(retry)
         new_step[retry] = True
         status[give_up] = LBFGSStatus.LINE_SEARCH_FAILED
 
