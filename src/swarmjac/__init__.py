@@ -13,6 +13,7 @@ from swarmjac.scaling import Standardizer
 from swarmjac.refine import RefineOptions
 from swarmjac.results import FitResult
 from swarmjac.training import fit
+from swarmjac._threads import resolve_n_threads
 
 __version__ = "0.1.0"
 
@@ -40,5 +41,6 @@ __all__ = [
     "__version__",
     "fit",
     "load",
+    "resolve_n_threads",
     "save",
 ]
