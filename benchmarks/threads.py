@@ -143,6 +143,7 @@ def threshold() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threshold", action="store_true", help="measure 1 against 2 threads over work sizes")
+    parser.add_argument("--no-grid-search", action="store_true", help="only the oversubscribed case")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -151,7 +152,8 @@ def main() -> None:
         threshold()
     else:
         oversubscribed()
-        grid_search()
+        if not args.no_grid_search:
+            grid_search()
 
 
 if __name__ == "__main__":
