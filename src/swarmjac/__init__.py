@@ -13,6 +13,7 @@ from swarmjac.scaling import Standardizer
 from swarmjac.refine import RefineOptions
 from swarmjac.results import FitResult
 from swarmjac.training import fit
+from swarmjac._threads import resolve_n_threads
 
 
 def _distribution_version(distribution: str = "swarmjac") -> str:
@@ -62,5 +63,6 @@ __all__ = [
     "__version__",
     "fit",
     "load",
+    "resolve_n_threads",
     "save",
 ]

@@ -16,6 +16,7 @@ import numpy as np
 
 from swarmjac import _layout
 from swarmjac._layout import block_inputs, check_mode, core, mode_code
+from swarmjac._threads import call_work, resolve_n_threads
 from swarmjac._validation import as_float_array, check_n_threads, check_positive_int, check_size, result_dtype
 from swarmjac.activations import activation_code
 from swarmjac.data import Dataset
@@ -337,7 +338,7 @@ class MLP:
         X : array_like, shape (N, d_in)
             Input points.
         n_threads : int or None
-            Threads over particles; None or -1 for every core.
+            Threads over particles; None or -1: what the process may use (see ``sj.resolve_n_threads``).
 
         Returns
         -------
@@ -351,7 +352,8 @@ class MLP:
         array([[3.]])
         """
         params, X, squeeze = self._prepare(params, X)
-        threads = check_n_threads(n_threads, core().max_threads())
+        work = call_work(params.shape[0], X.shape[0], self._n_params)
+        threads = resolve_n_threads(n_threads, params.shape[0], work)
         Y = np.zeros((params.shape[0], X.shape[0], self.d_out), dtype=params.dtype)
         if params.shape[0] and X.shape[0]:
             core().predict(self._sizes_c, self._codes_c, params, block_inputs(X), X.shape[0], Y, threads)
@@ -368,7 +370,7 @@ class MLP:
         X : array_like, shape (N, d_in)
             Input points.
         n_threads : int or None
-            Threads over particles; None or -1 for every core.
+            Threads over particles; None or -1: what the process may use (see ``sj.resolve_n_threads``).
         mode : {"auto", "forward", "reverse"}
             Forward mode carries one tangent per input; reverse mode sweeps back once per output.
             "auto" picks reverse when there are fewer outputs than inputs.
@@ -392,7 +394,8 @@ class MLP:
         """
         check_mode(mode)
         params, X, squeeze = self._prepare(params, X, jacobian=True)
-        threads = check_n_threads(n_threads, core().max_threads())
+        work = call_work(params.shape[0], X.shape[0], self._n_params)
+        threads = resolve_n_threads(n_threads, params.shape[0], work)
         P, N = params.shape[0], X.shape[0]
         Y = np.zeros((P, N, self.d_out), dtype=params.dtype)
         J = np.zeros((P, N, self.d_out, self.d_in), dtype=params.dtype)
@@ -418,7 +421,7 @@ class MLP:
         data : Dataset
             Observations; its widths must match the network.
         n_threads : int or None
-            Threads over particles; None or -1 for every core.
+            Threads over particles; None or -1: what the process may use (see ``sj.resolve_n_threads``).
         mode : {"auto", "forward", "reverse"}
             How derivatives are accumulated; "auto" chooses per block of samples.
         alpha : float, default 0.0
@@ -471,7 +474,7 @@ class MLP:
         data : Dataset
             Observations; its widths must match the network.
         n_threads : int or None
-            Threads over particles; None or -1 for every core.
+            Threads over particles; None or -1: what the process may use (see ``sj.resolve_n_threads``).
         mode : {"auto", "forward", "reverse"}
             As for :meth:`fitness`: how the Jacobian is accumulated, per block of samples.
         alpha : float, default 0.0
@@ -520,8 +523,10 @@ class MLP:
         if params.shape[1] != self._n_params:
             raise ValueError(f"params must have n_params={self._n_params} columns for {self!r}, "
                              f"got shape {params.shape}")
-        threads = check_n_threads(n_threads, core().max_threads())
-        return params, squeeze, data.blocks(dtype), threads
+        blocks = data.blocks(dtype)
+        threads = resolve_n_threads(n_threads, params.shape[0],
+                                    call_work(params.shape[0], blocks.n_blocks * core().BLOCK, self._n_params))
+        return params, squeeze, blocks, threads
 
     def objective(self, data: Dataset, n_threads: Optional[int] = None, mode: str = "auto",
                   alpha: float = 0.0) -> "Objective":
