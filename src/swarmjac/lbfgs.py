@@ -164,9 +164,8 @@ class _PairMemory:
         eye = np.eye(memory)
         # First loop, newest to oldest: a_i = rho_i (s_i . g - sum_{j newer} a_j s_i . y_j).
         a = np.linalg.solve(eye + rho[:, :, None] * np.where(newer, SY, 0.0), (rho * Sg)[..., None])[..., 0]
-        newest = self.newest[rows, None, None]
-        sy_last = np.take_along_axis(np.take_along_axis(SY, newest, 1), newest, 2)[:, 0, 0]
-        yy_last = np.take_along_axis(np.take_along_axis(YY, newest, 1), newest, 2)[:, 0, 0]
+        last, n = self.newest[rows], np.arange(rows.size)
+        sy_last, yy_last = SY[n, last, last], YY[n, last, last]
         gamma = np.where(yy_last > 0, sy_last / np.where(yy_last > 0, yy_last, 1.0), 1.0)  # H0 = gamma I
         # Second loop, oldest to newest: b_i = rho_i y_i . (gamma q + sum_{j older} (a_j - b_j) s_j),
         # with q = g - sum_j a_j y_j.
