@@ -379,7 +379,8 @@ def minimize_batched(fun: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
         t_next = _zoom_step(t_lo[run], f_lo[run], d_lo[run], t_hi[run], f_hi[run], d_hi[run])
         t_next = np.where(extrapolate, t_ext, t_next)
         # Give up after _MAX_TRIALS trials or when the bracket has shrunk to rounding.
-        collapsed = np.isfinite(t_hi[run]) & (np.abs(t_hi[run] - t_lo[run]) <= _EPS * np.maximum(t_lo[run], t_hi[run]))
+        width, end = np.abs(t_hi[run] - t_lo[run]), np.maximum(t_lo[run], t_hi[run])
+        collapsed = np.isfinite(t_hi[run]) & (width <= _EPS * end)
         failed = ~wolfe & ((n_trials[run] >= _MAX_TRIALS) | collapsed | ~np.isfinite(t_next))
         t[run] = np.where(wolfe | failed, t[run], t_next)
 
@@ -400,7 +401,8 @@ def minimize_batched(fun: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
             x[i], f[i], g[i] = x_new, f_new, g_new
             nit[i] += 1
             new_step[i] = True
-            decrease_small = (f_old - f_new) <= ftol * np.maximum(np.maximum(np.abs(f_old), np.abs(f_new)), 1.0)
+            scale = np.maximum(np.maximum(np.abs(f_old), np.abs(f_new)), 1.0)
+            decrease_small = (f_old - f_new) <= ftol * scale
             status[i[(nit[i] >= maxiter)]] = LBFGSStatus.MAXITER
             status[i[(ftol > 0) & decrease_small]] = LBFGSStatus.FTOL
             status[i[np.abs(g_new).max(axis=1) <= gtol]] = LBFGSStatus.GTOL
