@@ -43,7 +43,7 @@ _MESSAGES = {
     LBFGSStatus.MAX_EVALS: "stopped: max_evals evaluations",
     LBFGSStatus.LINE_SEARCH_FAILED: "stopped: line search failed (no decrease along steepest descent)",
     LBFGSStatus.NON_FINITE_START: "stopped: f or gradient not finite at the start",
-    LBFGSStatus.CALLBACK: "stopped: callback returned True",
+    LBFGSStatus.CALLBACK: "stopped by the callback",
 }
 
 
@@ -257,7 +257,8 @@ def minimize_batched(fun: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
         particles in ``X``: for a different function per particle.
     callback : callable or None
         ``callback(x_best, f_best, running)`` after each call of ``fun``, with copies of the best points
-        and costs so far and the mask of running particles; returning True stops every particle.
+        and costs so far and the mask of running particles; returning True stops every particle, a
+        boolean mask of shape (K,) stops the particles it marks (e.g. early stopping on held-out data).
 
     Returns
     -------
@@ -416,8 +417,16 @@ def minimize_batched(fun: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
 
         if max_evals is not None:
             status[run[(status[run] < 0) & (nfev[run] >= max_evals)]] = LBFGSStatus.MAX_EVALS
-        if callback is not None and callback(best_x.copy(), best_f.copy(), status < 0):
-            status[status < 0] = LBFGSStatus.CALLBACK
+        if callback is not None:
+            stop = callback(best_x.copy(), best_f.copy(), status < 0)
+            if stop is not None and np.ndim(stop) == 1:   # a mask: stop those particles
+                stop = np.asarray(stop, dtype=bool)
+                if stop.shape != (K,):
+                    raise ValueError(f"callback must return None, a bool or a bool mask of shape ({K},), "
+                                     f"got shape {stop.shape}")
+                status[stop & (status < 0)] = LBFGSStatus.CALLBACK
+            elif stop:
+                status[status < 0] = LBFGSStatus.CALLBACK
 
     return BatchedLBFGSResult(x=best_x, f=best_f, nit=nit, nfev=nfev, status=status,
                               message=tuple(LBFGSStatus(s).message for s in status), n_calls=n_calls)
