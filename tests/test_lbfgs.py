@@ -282,6 +282,17 @@ def test_the_callback_sees_the_best_points_and_can_stop_the_run():
     assert (res.status == LBFGSStatus.CALLBACK).all() and res.n_calls == 6
 
 
+def test_a_callback_mask_stops_only_the_particles_it_marks():
+    starts = np.random.default_rng(10).uniform(-2, 2, size=(3, 2))
+    stop_first = lambda x_best, f_best, running: np.array([True, False, False])  # noqa: E731
+    res = minimize_batched(rosenbrock, starts, callback=stop_first, gtol=1e-8)
+    alone = minimize_batched(rosenbrock, starts[1:], gtol=1e-8)
+    assert res.status[0] == LBFGSStatus.CALLBACK and res.nfev[0] == 2
+    assert np.array_equal(res.x[1:], alone.x) and np.array_equal(res.status[1:], alone.status)
+    with pytest.raises(ValueError, match=r"bool mask of shape \(3,\), got shape \(2,\)"):
+        minimize_batched(rosenbrock, starts, callback=lambda *a: np.array([True, False]))
+
+
 def test_memory_one_and_float32_starts_work():
     x0 = np.array([[-1.2, 1.0]], dtype=np.float32)
     res = minimize_batched(rosenbrock, x0, memory=1, gtol=1e-8, maxiter=5000)
