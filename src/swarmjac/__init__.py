@@ -8,7 +8,8 @@ from swarmjac.activations import ACTIVATIONS
 from swarmjac.data import Dataset
 from swarmjac.network import MLP, Objective
 from swarmjac.pso import PSO, PSOHistory, PSOResult
-from swarmjac.modelfile import load, save
+from swarmjac.ensemble import Ensemble
+from swarmjac.modelfile import load, load_ensemble, save
 from swarmjac.scaling import Standardizer
 from swarmjac.refine import RefineOptions
 from swarmjac.results import FitResult
@@ -29,6 +30,7 @@ def __getattr__(name: str):
 __all__ = [
     "ACTIVATIONS",
     "Dataset",
+    "Ensemble",
     "FitResult",
     "MLP",
     "Objective",
@@ -40,5 +42,6 @@ __all__ = [
     "__version__",
     "fit",
     "load",
+    "load_ensemble",
     "save",
 ]
