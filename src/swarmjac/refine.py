@@ -10,12 +10,12 @@ import math
 import numbers
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-__all__ = ["RefineOptions", "polish", "refine_positions"]
+__all__ = ["Candidates", "RefineOptions", "polish", "polish_candidates", "refine_positions"]
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def _lbfgs(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], start: np.ndar
 
 
 def refine_positions(net: Any, data: Any, positions: np.ndarray, maxiter: int, gtol: float = 1e-12,
-                     n_threads: Optional[int] = None) -> tuple[np.ndarray, np.ndarray, int]:
+                     n_threads: Optional[int] = None, alpha: float = 0.0) -> tuple[np.ndarray, np.ndarray, int]:
     """Refine each position by L-BFGS on ``net.fitness_and_gradient(., data)``, in parallel over positions.
 
     Parameters
@@ -146,6 +146,8 @@ def refine_positions(net: Any, data: Any, positions: np.ndarray, maxiter: int, g
         Gradient tolerance of L-BFGS.
     n_threads : int or None
         Positions refined at once (each on one kernel thread); None: every core.
+    alpha : float, default 0.0
+        L2 weight decay of the loss (see :meth:`MLP.fitness`).
 
     Returns
     -------
@@ -168,10 +170,10 @@ def refine_positions(net: Any, data: Any, positions: np.ndarray, maxiter: int, g
     from swarmjac._validation import check_n_threads
 
     positions = np.ascontiguousarray(positions, dtype=np.float64)
-    start_costs = net.fitness(positions, data, n_threads=1)
+    start_costs = net.fitness(positions, data, n_threads=1, alpha=alpha)
 
     def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        f, g = net.fitness_and_gradient(theta, data, n_threads=1)
+        f, g = net.fitness_and_gradient(theta, data, n_threads=1, alpha=alpha)
         return float(f), np.asarray(g, dtype=np.float64)
 
     def run(i: int) -> tuple[np.ndarray, float, int]:
@@ -240,3 +242,69 @@ def polish(net: Any, data: Any, positions: np.ndarray, costs: np.ndarray, option
     if refined_costs[winner] < best_cost:
         best, best_cost = refined[winner], float(refined_costs[winner])
     return best, best_cost, len(order), n_evals
+
+
+class Candidates(NamedTuple):
+    """Polished candidates of :func:`polish_candidates`.
+
+    Attributes
+    ----------
+    positions : ndarray, shape (k, n_params)
+        Each candidate's polished point: with validation data the evaluated point with the lowest
+        held-out cost, else the one with the lowest training cost.
+    costs : ndarray, shape (k,)
+        Their training costs (with the weight decay).
+    validation_costs : ndarray, shape (k,)
+        Their fitness on the validation data (no weight decay); NaN without validation data.
+    n_evaluations : int
+        Fitness-and-gradient evaluations of all candidates.
+    """
+
+    positions: np.ndarray
+    costs: np.ndarray
+    validation_costs: np.ndarray
+    n_evaluations: int
+
+
+def polish_candidates(net: Any, data: Any, positions: np.ndarray, costs: np.ndarray, options: RefineOptions,
+                      n_threads: Optional[int] = None, *, alpha: float = 0.0, validation_data: Any = None,
+                      n_candidates: Optional[int] = None) -> Candidates:
+    """The final polish of a trainer: long L-BFGS runs from the best ``n_candidates`` positions.
+
+    Parameters
+    ----------
+    net : MLP
+    data : Dataset
+        The training data (standardised, when the trainer scales).
+    positions : ndarray, shape (k, n_params)
+        Candidates, e.g. a swarm's personal bests.
+    costs : ndarray, shape (k,)
+        Their training costs; the ``n_candidates`` lowest are polished.
+    options : RefineOptions
+        ``final_maxiter`` and ``gtol``.
+    n_threads : int or None
+    alpha : float, default 0.0
+        Weight decay of the training loss.
+    validation_data : Dataset, optional
+        Held-out observations: each candidate returns its evaluated point of lowest held-out cost.
+    n_candidates : int, optional
+        Default ``options.final_top``.
+
+    Returns
+    -------
+    Candidates
+        In the order of ``costs`` (best first).
+    """
+    costs = np.asarray(costs, dtype=np.float64)
+    n_candidates = options.final_top if n_candidates is None else n_candidates
+    order = np.argsort(costs, kind="stable")[: max(n_candidates, 1)]
+    starts = np.array(positions[order], dtype=np.float64)
+    if options.final_maxiter:
+        refined, refined_costs, n_evals = refine_positions(net, data, starts, options.final_maxiter, options.gtol,
+                                                           n_threads, alpha=alpha)
+    else:
+        refined, refined_costs, n_evals = starts, costs[order], 0
+    if validation_data is None:
+        return Candidates(refined, refined_costs, np.full(len(order), np.nan), n_evals)
+    validation_costs = net.fitness(refined, validation_data, n_threads=n_threads)
+    return Candidates(refined, refined_costs, validation_costs, n_evals)
