@@ -212,8 +212,59 @@ def test_selection_options_are_checked_before_training(tmp_path, capsys):
     data.write_text("x1,x2,y\n0,0,1\n1,0,2\n")
     base = ["fit", str(data), "--layers", "2,3,1", "--particles", "4", "--iters", "1", "--quiet",
             "--out", str(tmp_path / "m.npz")]
-    assert main(base + ["--alpha", "lots"]) == 1
-    assert "--alpha must be a number or 'auto', got 'lots'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(base + ["--alpha", "lots"])
+    assert "argument --alpha: invalid float value: 'lots'" in capsys.readouterr().err
     assert main(base + ["--islands", "2", "--local-cluster", "1", "--ensemble-size", "3"]) == 1
     assert "--ensemble-size: not supported with --islands" in capsys.readouterr().err
     assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.fixture
+def smooth_csv(tmp_path):
+    """40 rows of f = sin(x1) + x2^2 / 2 with both partials."""
+    X = np.random.default_rng(5).uniform(-1, 1, size=(40, 2))
+    table = np.column_stack([X, np.sin(X[:, 0]) + X[:, 1] ** 2 / 2, np.cos(X[:, 0]), X[:, 1]])
+    path = tmp_path / "data.csv"
+    path.write_text("x1,x2,f,df/dx1,df/dx2\n" + "".join(",".join(repr(float(v)) for v in row) + "\n" for row in table))
+    return path
+
+
+def test_fit_with_an_ensemble_saves_it_and_prints_the_errors(tmp_path, smooth_csv, capsys):
+    out = tmp_path / "ens.npz"
+    argv = ["fit", str(smooth_csv), "--layers", "2,4,1", "--particles", "8", "--iters", "3", "--quiet",
+            "--threads", "1", "--out", str(out), "--ensemble-size", "3", "--validation-fraction", "0.25",
+            "--alpha", "1e-4"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    ensemble, metadata = sj.load_ensemble(out, with_metadata=True)
+    # The same fit through the API.
+    data = sj.Dataset.from_csv(smooth_csv)
+    res = sj.fit(sj.MLP([2, 4, 1]), data, n_particles=8, iters=3, seed=0, n_threads=1, ensemble_size=3,
+                 validation_fraction=0.25, alpha=1e-4)
+    assert ensemble == res.ensemble and ensemble.size == 3
+    assert metadata["cost"] == res.cost and metadata["inputs"] == ["x1", "x2"]
+    assert f"ensemble of 3 models saved to {out}" in err
+    for label, errors in (("training", res.training_error), ("validation", res.validation_error)):
+        assert (f"{label} error (RMSE / spread of the data): values {errors.values:.6g}, "
+                f"partials {errors.partials:.6g}\n") in err
+    with pytest.raises(ValueError, match="holds an ensemble of 3 models"):
+        sj.load(out)
+    points = tmp_path / "p.csv"
+    points.write_text("x1,x2\n0.1,0.2\n")
+    assert main(["predict", str(out), str(points)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "x1,x2,f,std(f)"
+
+
+def test_fit_without_holdout_writes_one_model_and_no_validation_error(tmp_path, smooth_csv, capsys):
+    out = tmp_path / "m.npz"
+    argv = ["fit", str(smooth_csv), "--layers", "2,4,1", "--particles", "8", "--iters", "3", "--quiet",
+            "--threads", "1", "--out", str(out), "--validation-fraction", "0", "--alpha", "0.001"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    net, params = sj.load(out)
+    res = sj.fit(sj.MLP([2, 4, 1]), sj.Dataset.from_csv(smooth_csv), n_particles=8, iters=3, seed=0, n_threads=1,
+                 validation_fraction=0.0, alpha=0.001)
+    np.testing.assert_array_equal(params, res.params)
+    assert f"model saved to {out}" in err
+    assert "validation error (RMSE / spread of the data): values -, partials -\n" in err  # nothing held out

@@ -73,8 +73,8 @@ def _add_training_options(parser: argparse.ArgumentParser, particles: int, iters
 _SELECTION_OPTIONS = (
     ("--validation-fraction", "validation_fraction", float, "FRACTION",
      "share of the observations held out (stratified by what a row observes) to select the model; 0: none"),
-    ("--alpha", "alpha", str, "ALPHA", "L2 weight decay in the standardised space (as scikit-learn's MLPRegressor), "
-                              "a number or 'auto'"),
+    ("--alpha", "alpha", float, "ALPHA", "L2 weight decay in the standardised space (as scikit-learn's "
+                                         "MLPRegressor)"),
     ("--ensemble-size", "ensemble_size", int, "K",
      "K > 1 keeps the best K candidates (selected on the held-out data) as an ensemble: the model file "
      "then holds K members, and 'swarmjac predict' writes their mean and spread"),
@@ -84,28 +84,27 @@ _SELECTION_OPTIONS = (
 def _add_selection_options(parser: argparse.ArgumentParser) -> None:
     import swarmjac as sj
 
+    from swarmjac.training import DEFAULT_ALPHA, DEFAULT_VALIDATION_FRACTION
+
     # None leaves the choice to sj.fit: its defaults are shown, never repeated here.
     defaults = {name: parameter.default for name, parameter in inspect.signature(sj.fit).parameters.items()}
+    defaults["alpha"] = DEFAULT_ALPHA if defaults["alpha"] is None else defaults["alpha"]
+    if defaults["validation_fraction"] is None:
+        defaults["validation_fraction"] = f"{DEFAULT_VALIDATION_FRACTION} when that holds out enough rows, else 0"
     group = parser.add_argument_group("model selection", "held-out validation, weight decay and ensembles")
     for flag, keyword, kind, metavar, text in _SELECTION_OPTIONS:
-        shown = f"default {defaults[keyword]}" if keyword in defaults else "default: sj.fit's"
+        shown = f"default {defaults[keyword]}"
         group.add_argument(flag, dest=keyword, type=kind, metavar=metavar, default=None, help=f"{text} ({shown})")
 
 
 def _selection_options(args: argparse.Namespace) -> dict:
     """The sj.fit keywords of the model-selection options the user gave (the others keep sj.fit's defaults)."""
-    options = {keyword: getattr(args, keyword) for _, keyword, *_ in _SELECTION_OPTIONS
-               if getattr(args, keyword) is not None}
-    if "alpha" in options and options["alpha"] != "auto":
-        try:
-            options["alpha"] = float(options["alpha"])
-        except ValueError:
-            raise CLIError(f"--alpha must be a number or 'auto', got {options['alpha']!r}") from None
-    return options
+    return {keyword: getattr(args, keyword) for _, keyword, *_ in _SELECTION_OPTIONS
+            if getattr(args, keyword) is not None}
 
 
 def _format_errors(errors) -> str:
-    """'values 0.0123, partials 0.456' from an error record (NaN: nothing of that kind observed)."""
+    """'values 0.0123, partials 0.456' from a FitErrors (NaN, shown as '-': nothing of that kind observed)."""
     def number(value: float) -> str:
         return "-" if value is None or not np.isfinite(value) else f"{value:.6g}"
 
@@ -261,6 +260,9 @@ def _run_fit(args: argparse.Namespace) -> int:
     metadata = dict(cost=result.cost, inputs=list(data.input_names), outputs=list(data.output_names),
                     iterations=result.pso_result.n_iterations)
     ensemble = getattr(result, "ensemble", None)
+    if ensemble is None and (args.ensemble_size or 1) > 1:
+        print(f"no ensemble: the run ended before its final polish gave {args.ensemble_size} candidates; "
+              f"saving the best model alone", file=sys.stderr)
     if ensemble is not None:
         sj.save(args.out, ensemble, **metadata)
     else:
@@ -274,7 +276,7 @@ def _run_fit(args: argparse.Namespace) -> int:
     for label, attribute in (("training", "training_error"), ("validation", "validation_error")):
         errors = getattr(result, attribute, None)  # an island-model result may carry none
         if errors is not None:
-            print(f"{label} error: {_format_errors(errors)}", file=sys.stderr)
+            print(f"{label} error (RMSE / spread of the data): {_format_errors(errors)}", file=sys.stderr)
     if args.plot:
         _save_plot(net, result, data, args.plot)
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
