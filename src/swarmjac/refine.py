@@ -40,8 +40,13 @@ class RefineOptions:
         L-BFGS stops when the largest gradient component (of the scaled problem) is below this.
     patience : int, default 500
         With held-out data (``fit(validation_fraction=...)``), a candidate's final polish stops once this
-        many L-BFGS evaluations went by without a lower held-out cost, and returns its point of lowest
-        held-out cost (0: polish to ``final_maxiter`` and still return that point).
+        many L-BFGS evaluations, and at least as many as it took to reach its lowest held-out cost so far,
+        went by without a lower one; it returns its point of lowest held-out cost (0: polish to
+        ``final_maxiter`` and still return that point).
+    refit_maxiter : int, default 0
+        With held-out data: after the held-out rows chose the model(s), polish them for up to this many
+        L-BFGS iterations on every row (the held-out ones included), so that no observation is wasted;
+        0 returns the chosen model as trained on the training rows.
 
     Examples
     --------
@@ -58,6 +63,7 @@ class RefineOptions:
     final_maxiter: int = 15000
     gtol: float = 1e-12
     patience: int = 500
+    refit_maxiter: int = 0
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -287,8 +293,8 @@ VALIDATE_EVERY = 10
 
 class _EarlyStopping:
     """Callback of the batched L-BFGS that keeps, per candidate, the point with the lowest held-out cost
-    (checked every VALIDATE_EVERY calls) and stops a candidate once ``patience`` calls went by without a
-    lower one. A candidate's decisions depend on its own run only, so results do not depend on the batch."""
+    (checked every VALIDATE_EVERY calls) and stops a candidate once ``patience`` calls, and as many calls
+    as it took to reach that point, went by without a lower one. A candidate's decisions depend on its own run only, so results do not depend on the batch."""
 
     def __init__(self, net: Any, validation_data: Any, starts: np.ndarray, n_threads: Optional[int],
                  patience: int):
@@ -299,6 +305,7 @@ class _EarlyStopping:
         self.train_costs = np.full(len(starts), np.nan)
         self.moved = np.zeros(len(starts), dtype=bool)
         self.since_better = np.zeros(len(starts), dtype=np.int64)
+        self.best_at = np.zeros(len(starts), dtype=np.int64)
         self.calls = 0
 
     def check(self, x_best: np.ndarray, f_best: np.ndarray, running: np.ndarray) -> None:
@@ -312,6 +319,7 @@ class _EarlyStopping:
         self.positions[kept], self.validation_costs[kept] = x_best[kept], costs[better]
         self.train_costs[kept], self.moved[kept] = f_best[kept], True
         self.since_better[kept] = 0
+        self.best_at[kept] = self.calls
         self.since_better[rows[~better]] += VALIDATE_EVERY
 
     def __call__(self, x_best: np.ndarray, f_best: np.ndarray, running: np.ndarray) -> Optional[np.ndarray]:
@@ -319,4 +327,6 @@ class _EarlyStopping:
         if self.calls % VALIDATE_EVERY:
             return None
         self.check(x_best, f_best, running)
-        return running & (self.since_better >= self.patience)
+        # Held-out costs of L-BFGS runs improve in bursts after long plateaus (clean data): stop only after
+        # `patience` calls without improvement AND as many as it took to reach the best so far.
+        return running & (self.since_better >= np.maximum(self.patience, self.best_at))

@@ -29,7 +29,8 @@ class RefineRecord:
     iteration : int
         Swarm iteration after which it ran (the last one for the final polish).
     phase : str
-        "swarm" (during the swarm phase, put back into the swarm) or "final" (the polish at the end).
+        "swarm" (during the swarm phase, put back into the swarm), "final" (the polish at the end) or
+        "refit" (the chosen model polished on every row, held-out ones included; see RefineOptions).
     n_refined : int
         Particles refined.
     best_before, best_after : float

@@ -290,6 +290,19 @@ def _fit(problem: _Problem, objective: Callable, refine_options: Optional[Refine
         except KeyboardInterrupt:
             interrupted = True  # keep the best found before the polish
     raw_candidates = scaler.to_raw_params(net, candidates) if scaler is not None else candidates
+    # The held-out rows judge the chosen model(s) as trained without them (an honest estimate); a refit
+    # on every row may follow, whose result they can no longer judge.
+    scales = scaler if scaler is not None else Standardizer.from_data(data.subset(problem.split.train_rows))
+    validation_error = _errors(net, raw_candidates[0], data, problem.split.validation_rows, scales)
+    n_returned = problem.ensemble_size if problem.ensemble_size > 1 else 1
+    if (refine_options is not None and refine_options.refit_maxiter and problem.validation_data is not None
+            and not interrupted):
+        try:
+            refit = _refit(problem, candidates[:n_returned], refine_options, n_threads, records)
+            candidates = np.concatenate([refit, candidates[n_returned:]])
+            raw_candidates = scaler.to_raw_params(net, candidates) if scaler is not None else candidates
+        except KeyboardInterrupt:
+            interrupted = True  # keep the chosen model(s) as trained on the training rows
     params = raw_candidates[0]
     ensemble = None
     if problem.ensemble_size > 1 and len(raw_candidates) > 1:
@@ -299,9 +312,7 @@ def _fit(problem: _Problem, objective: Callable, refine_options: Optional[Refine
     cost = float(net.fitness(params, data, n_threads=n_threads, mode=mode))
     # Errors relative to the spread of the training rows: the standardiser's scales (computed for the
     # report when the trainer did not scale).
-    scales = scaler if scaler is not None else Standardizer.from_data(data.subset(problem.split.train_rows))
     training_error = _errors(net, params, data, problem.split.train_rows, scales)
-    validation_error = _errors(net, params, data, problem.split.validation_rows, scales)
     return FitResult(net=net, params=params, cost=cost, history=result.history, optimizer=optimizer,
                      pso_result=result, scaler=scaler, train_cost=train_cost, refinements=tuple(records),
                      interrupted=interrupted, training_error=training_error, validation_error=validation_error,
@@ -332,6 +343,19 @@ def _final_polish(problem: _Problem, optimizer: PSO, options: RefineOptions, n_t
         bar.update(1)
         bar.close()
     return polished.positions[order], after
+
+
+def _refit(problem: _Problem, chosen: np.ndarray, options: RefineOptions, n_threads: Optional[int],
+           records: list) -> np.ndarray:
+    """Polish the chosen model(s) on every row (training and held-out), in the training rows' scaling."""
+    start = time.perf_counter()
+    every_row = problem.scaler.transform(problem.data) if problem.scaler is not None else problem.data
+    before = float(problem.net.fitness(chosen[0], every_row, n_threads=n_threads, alpha=problem.alpha))
+    refit, costs, n_evals = refine_positions(problem.net, every_row, chosen, options.refit_maxiter, options.gtol,
+                                             n_threads, alpha=problem.alpha)
+    records.append(RefineRecord(records[-1].iteration if records else 0, "refit", len(chosen), before,
+                                float(costs[0]), n_evals, time.perf_counter() - start))
+    return refit
 
 
 @contextlib.contextmanager
