@@ -71,6 +71,9 @@ typedef atomic_int sj_atomic_int;
 #elif defined(__GNUC__) && __GNUC__ >= 11 /* the first gcc to know the x86-64-v3/v4 levels as targets */
 #define SJ_DISPATCH 1
 #endif
+#if defined(SJ_DISPATCH) && !(defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12)
+#include <cpuid.h> /* sj_isa_detect reads the features __builtin_cpu_supports lacks */
+#endif
 #if !defined(SJ_DISPATCH)
 #if defined(_MSC_VER) && !defined(__clang__)
 #pragma message("swarmjac: MSVC builds no x86-64-v3/v4 dispatch; the kernels run baseline x86-64 only")
@@ -117,10 +120,14 @@ static int sj_isa_detect(void)
     __builtin_cpu_init();
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
     const int v3 = __builtin_cpu_supports("x86-64-v3"), v4 = __builtin_cpu_supports("x86-64-v4");
-#else /* gcc 11 and clang cannot test the levels by name: their defining features (and the OS's AVX state) */
+#else /* gcc 11 and clang cannot test the levels by name: their defining features (the builtins also check
+       * the OS's AVX state); clang 14 knows neither f16c nor movbe there, nor gcc 11 lzcnt: CPUID has them. */
+    unsigned eax, ebx, ecx1 = 0, edx, ecx_ext = 0;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx1, &edx)) ecx1 = 0;
+    if (!__get_cpuid(0x80000001u, &eax, &ebx, &ecx_ext, &edx)) ecx_ext = 0;
+    const int f16c = (ecx1 >> 29) & 1, movbe = (ecx1 >> 22) & 1, lzcnt = (ecx_ext >> 5) & 1;
     const int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-                && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2")
-                && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("movbe");
+                && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") && f16c && movbe && lzcnt;
     const int v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
                 && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq")
                 && __builtin_cpu_supports("avx512vl");
