@@ -255,8 +255,14 @@ SJ_FM_INLINE double sj_fm_trig_select_d(sj_fm_trigred_d t, uint64_t q)
 
 #if defined(__GNUC__) && !defined(__clang__) && !defined(SJ_FM_NO_SIMD_CLONES)
 /* Weak + hidden: defined in a header, but must be externally visible for gcc to emit all SIMD-clone
- * ISA variants (SSE2 / AVX / AVX2 / AVX-512) rather than one. */
+ * ISA variants (SSE2 / AVX / AVX2 / AVX-512) rather than one.  Windows (PE) has neither hidden visibility
+ * nor dependable weak symbols in a DLL: there a plain external definition (one translation unit, sj_kernels.c,
+ * includes this header). */
+#if defined(_WIN32)
+#define SJ_FM_BIG_ATTRS __attribute__((simd("notinbranch"), const, noinline))
+#else
 #define SJ_FM_BIG_ATTRS __attribute__((simd("notinbranch"), const, noinline, weak, visibility("hidden")))
+#endif
 SJ_FM_BIG_ATTRS double sj_fm_sin_big_d(double x);
 SJ_FM_BIG_ATTRS double sj_fm_cos_big_d(double x);
 SJ_FM_BIG_ATTRS double sj_fm_sin_big_d(double x) { return fabs(x) <= SJ_FM_TRIG_BIG ? -0.0 : sin(x); }

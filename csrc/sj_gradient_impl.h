@@ -75,13 +75,13 @@ SJ_INLINE void FN(outer_accumulate)(int out, int in, int n_cols, const REAL *res
         int i = 0;
         for (; i + 4 <= in; i += 4) {
             const REAL *restrict a0 = A + (size_t)i * a_stride;
-            FN(vec) s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+            FN(vec) s0 = SJ_VZERO(), s1 = SJ_VZERO(), s2 = SJ_VZERO(), s3 = SJ_VZERO();
             for (int c = 0; c < n_cols; c += SJ_VL) {
-                const FN(vec) gv = *(const FN(vec) *)(g + c);
-                s0 += gv * *(const FN(vec) *)(a0 + c);
-                s1 += gv * *(const FN(vec) *)(a0 + a_stride + c);
-                s2 += gv * *(const FN(vec) *)(a0 + 2 * a_stride + c);
-                s3 += gv * *(const FN(vec) *)(a0 + 3 * a_stride + c);
+                const FN(vec) gv = SJ_VLOAD(g + c);
+                SJ_VFMA(s0, gv, SJ_VLOAD(a0 + c));
+                SJ_VFMA(s1, gv, SJ_VLOAD(a0 + a_stride + c));
+                SJ_VFMA(s2, gv, SJ_VLOAD(a0 + 2 * a_stride + c));
+                SJ_VFMA(s3, gv, SJ_VLOAD(a0 + 3 * a_stride + c));
             }
             acc_row[i] += FN(lane_sum)(s0);
             acc_row[i + 1] += FN(lane_sum)(s1);
@@ -90,9 +90,9 @@ SJ_INLINE void FN(outer_accumulate)(int out, int in, int n_cols, const REAL *res
         }
         for (; i < in; ++i) {
             const REAL *restrict a0 = A + (size_t)i * a_stride;
-            FN(vec) s0 = {0};
+            FN(vec) s0 = SJ_VZERO();
             for (int c = 0; c < n_cols; c += SJ_VL)
-                s0 += *(const FN(vec) *)(g + c) * *(const FN(vec) *)(a0 + c);
+                SJ_VFMA(s0, SJ_VLOAD(g + c), SJ_VLOAD(a0 + c));
             acc_row[i] += FN(lane_sum)(s0);
         }
     }
@@ -101,8 +101,8 @@ SJ_INLINE void FN(outer_accumulate)(int out, int in, int n_cols, const REAL *res
 /* Sum of n (a multiple of SJ_VL) contiguous elements, vector lanes first: deterministic. */
 SJ_INLINE double FN(row_sum)(const REAL *restrict row, int n)
 {
-    FN(vec) s = {0};
-    for (int c = 0; c < n; c += SJ_VL) s += *(const FN(vec) *)(row + c);
+    FN(vec) s = SJ_VZERO();
+    for (int c = 0; c < n; c += SJ_VL) SJ_VADD(s, SJ_VLOAD(row + c));
     return FN(lane_sum)(s);
 }
 
@@ -138,7 +138,7 @@ SJ_INLINE void FN(activation_adjoint)(int out, int n_dir, const REAL *restrict p
         const REAL *restrict d = d1 + (size_t)o * SJ_BLOCK;
         const REAL *restrict dd = d2 + (size_t)o * SJ_BLOCK;
         REAL *restrict g = G + (size_t)o * n_cols;
-        REAL mixed[SJ_BLOCK] __attribute__((aligned(64)));
+        SJ_ALIGN64 REAL mixed[SJ_BLOCK];
         for (int s = 0; s < SJ_BLOCK; ++s) mixed[s] = 0;
         for (int t = 0; t < n_dir; ++t) {
             const REAL *restrict dz = z + (size_t)(1 + t) * SJ_BLOCK;
@@ -281,8 +281,8 @@ static REAL FN(particle_fitness_gradient)(const sj_net *net, const REAL *theta, 
         b_off[l] = pos + (size_t)net->sizes[l + 1] * net->sizes[l];
         pos = b_off[l] + (size_t)net->sizes[l + 1];
     }
-    double acc_value[SJ_BLOCK] __attribute__((aligned(64)));
-    double acc_deriv[SJ_BLOCK] __attribute__((aligned(64)));
+    SJ_ALIGN64 double acc_value[SJ_BLOCK];
+    SJ_ALIGN64 double acc_deriv[SJ_BLOCK];
     for (int s = 0; s < SJ_BLOCK; ++s) acc_value[s] = acc_deriv[s] = 0.0;
     FN(weights) w;
     FN(pack_particle)(net, theta, 1, sc->packed, &w);

@@ -110,8 +110,14 @@ int sj_eval_activation_f32(int code, const float *z, int64_t n, float *a, float 
 int sj_openmp_enabled(void);
 int sj_max_threads(void);
 
-/* Name of the instruction-set level the network kernels run ("x86-64", "x86-64-v3" or "x86-64-v4"): the
- * best one the CPU supports, or a lower one named by the environment variable SWARMJAC_ISA, read once. */
+/* Name of the instruction-set level the network kernels run: on x86-64 "x86-64", "x86-64-v3" or
+ * "x86-64-v4", on AArch64 "aarch64-neon", elsewhere "generic".  The best level of this build that the CPU
+ * supports, or a lower one named by the environment variable SWARMJAC_ISA, read once. */
 const char *sj_isa(void);
+
+/* The levels this build holds, lowest first: sj_isa_name(0 .. sj_isa_count() - 1) (NULL out of range).
+ * One level unless the build has the x86-64 runtime dispatch (then three). */
+int sj_isa_count(void);
+const char *sj_isa_name(int level);
 
 #endif /* SJ_KERNELS_H */

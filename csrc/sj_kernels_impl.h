@@ -113,7 +113,7 @@ static int FN(check_net)(const sj_net *net)
             sj_scratch sc_;                                                                         \
             const int ok_ = FN(scratch_alloc)(&sc_, net, (max_cols), (kind)) == SJ_OK;     \
             if (!ok_) {                                                                             \
-                _Pragma("omp atomic write") status_ = SJ_ENOMEM;                                   \
+                _Pragma("omp critical(sj_status)") status_ = SJ_ENOMEM; /* OpenMP 2.0 (MSVC) */     \
             }                                                                                       \
             _Pragma("omp for schedule(static)")                                                     \
             for (int64_t p_ = 0; p_ < (n_particles); ++p_) {                                        \

@@ -1,6 +1,6 @@
 /* swarmjac per-particle kernels, templated on the element type (REAL, SUF) and on the instruction-set level
  * (ISA): sj_kernels_type.h (included by sj_kernels.c once per type) includes this file once per ISA level,
- * inside a "#pragma GCC target" region for the x86-64-v3 and v4 levels, so that every constant below
+ * inside a target region (gcc or clang pragma) for the x86-64-v3 and v4 levels, so that every constant below
  * (vector width, register tile) is the one of the ISA it is compiled for.  The per-type entry points
  * (sj_kernels_impl.h) pick one level per call.
  *
@@ -23,15 +23,22 @@
 #define FN(name) SJ_CAT3(sj_##name, SUF, ISA)
 
 /* Vector width and register tile of this ISA level.  A full tile holds SJ_TR x 2 vectors of accumulators:
- * 16 of the 32 zmm registers with AVX-512, 8 of the 16 ymm / xmm registers otherwise, which leaves room
- * for the two source vectors and the broadcast weights, and gives enough independent FMA chains to cover
- * the FMA latency on two pipes. */
-#if defined(__AVX512F__)
+ * 16 of the 32 zmm registers with AVX-512 and of the 32 q registers of AArch64 NEON, 8 of the 16 ymm / xmm
+ * registers otherwise, which leaves room for the two source vectors and the broadcast weights, and gives
+ * enough independent FMA chains to cover the FMA latency on two pipes.  A dispatch level sets its own
+ * (sj_kernels_type.h); the baseline instance goes by what the build targets. */
+#if defined(SJ_LEVEL_VBYTES)
+#define SJ_VBYTES SJ_LEVEL_VBYTES
+#define SJ_TR SJ_LEVEL_TR
+#elif defined(__AVX512F__)
 #define SJ_VBYTES 64
 #define SJ_TR 8
 #elif defined(__AVX__)
 #define SJ_VBYTES 32
 #define SJ_TR 4
+#elif defined(__aarch64__) || defined(_M_ARM64)
+#define SJ_VBYTES 16
+#define SJ_TR 8
 #else
 #define SJ_VBYTES 16
 #define SJ_TR 4
@@ -39,10 +46,61 @@
 #define SJ_VL ((int)(SJ_VBYTES / sizeof(REAL))) /* lanes per vector */
 #define SJ_ACC (2 * SJ_TR)                       /* accumulator vectors of a tile */
 
-/* may_alias: the buffers are REAL arrays read and written through this type; aligned(sizeof(REAL)):
- * unaligned loads and stores, since the input blocks come from NumPy, which does not align to vectors
- * (the scratch buffers are aligned, and unaligned instructions cost nothing extra on aligned data). */
+/* The vector type and its operations.  gcc and clang: GNU vector extensions.  may_alias: the buffers
+ * are REAL arrays read and written through this type; aligned(sizeof(REAL)): unaligned loads and stores,
+ * since the input blocks come from NumPy, which does not align to vectors (the scratch buffers are
+ * aligned, and unaligned instructions cost nothing extra on aligned data).  Other compilers (MSVC), or
+ * SJ_SCALAR_VECTORS for testing that path with gcc: a struct of SJ_VL lanes and plain lane loops, which
+ * those compilers vectorise on their own. */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(SJ_SCALAR_VECTORS)
 typedef REAL FN(vec) __attribute__((vector_size(SJ_VBYTES), may_alias, aligned(sizeof(REAL))));
+#define SJ_VZERO() ((FN(vec)){0})
+#define SJ_VSPLAT(x) ((FN(vec)){0} + (x))
+#define SJ_VLOAD(p) (*(const FN(vec) *)(p))
+#define SJ_VSTORE(p, v) (*(FN(vec) *)(p) = (v))
+#define SJ_VFMA(acc, a, b) ((acc) += (a) * (b))   /* acc += a * b, lane by lane */
+#define SJ_VFMA_S(acc, w, b) ((acc) += (w) * (b)) /* acc += w * b, w a scalar */
+#define SJ_VMUL(acc, a) ((acc) *= (a))
+#define SJ_VADD(acc, a) ((acc) += (a))
+#else
+typedef struct { REAL lane[SJ_VBYTES / sizeof(REAL)]; } FN(vec);
+SJ_INLINE FN(vec) FN(vsplat)(REAL x)
+{
+    FN(vec) v;
+    for (int l = 0; l < SJ_VL; ++l) v.lane[l] = x;
+    return v;
+}
+SJ_INLINE FN(vec) FN(vload)(const REAL *p)
+{
+    FN(vec) v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+SJ_INLINE void FN(vfma)(FN(vec) *acc, FN(vec) a, FN(vec) b)
+{
+    for (int l = 0; l < SJ_VL; ++l) acc->lane[l] += a.lane[l] * b.lane[l];
+}
+SJ_INLINE void FN(vfma_s)(FN(vec) *acc, REAL w, FN(vec) b)
+{
+    for (int l = 0; l < SJ_VL; ++l) acc->lane[l] += w * b.lane[l];
+}
+SJ_INLINE void FN(vmul)(FN(vec) *acc, FN(vec) a)
+{
+    for (int l = 0; l < SJ_VL; ++l) acc->lane[l] *= a.lane[l];
+}
+SJ_INLINE void FN(vadd)(FN(vec) *acc, FN(vec) a)
+{
+    for (int l = 0; l < SJ_VL; ++l) acc->lane[l] += a.lane[l];
+}
+#define SJ_VZERO() FN(vsplat)((REAL)0)
+#define SJ_VSPLAT(x) FN(vsplat)(x)
+#define SJ_VLOAD(p) FN(vload)(p)
+#define SJ_VSTORE(p, v) memcpy((p), &(v), sizeof(FN(vec)))
+#define SJ_VFMA(acc, a, b) FN(vfma)(&(acc), (a), (b))
+#define SJ_VFMA_S(acc, w, b) FN(vfma_s)(&(acc), (w), (b))
+#define SJ_VMUL(acc, a) FN(vmul)(&(acc), (a))
+#define SJ_VADD(acc, a) FN(vadd)(&(acc), (a))
+#endif
 
 #include "sj_activations.h"
 
@@ -64,22 +122,22 @@ SJ_INLINE void FN(dense_rows)(const int R, const int NV, int in, int n_cols, int
         FN(vec) acc[SJ_ACC];
         for (int r = 0; r < R; ++r) {
             const REAL bias = c0 < bias_cols ? b[r] : (REAL)0;
-            for (int v = 0; v < NV; ++v) acc[r * NV + v] = (FN(vec)){0} + bias;
+            for (int v = 0; v < NV; ++v) acc[r * NV + v] = SJ_VSPLAT(bias);
         }
         for (int i = 0; i < in; ++i) {
             const REAL *s = src + (size_t)i * src_stride + c0;
             FN(vec) sv[SJ_BLOCK / SJ_VL];
-            for (int v = 0; v < NV; ++v) sv[v] = *(const FN(vec) *)(s + v * SJ_VL);
+            for (int v = 0; v < NV; ++v) sv[v] = SJ_VLOAD(s + v * SJ_VL);
             const REAL *restrict w = wp + (size_t)i * R;
             for (int r = 0; r < R; ++r)
-                for (int v = 0; v < NV; ++v) acc[r * NV + v] += w[r] * sv[v];
+                for (int v = 0; v < NV; ++v) SJ_VFMA_S(acc[r * NV + v], w[r], sv[v]);
         }
         for (int r = 0; r < R; ++r) {
             REAL *d = dst + (size_t)r * dst_stride + c0;
             for (int v = 0; v < NV; ++v) {
                 FN(vec) value = acc[r * NV + v];
-                if (scale) value *= *(const FN(vec) *)(scale + (size_t)r * SJ_BLOCK + c0 % SJ_BLOCK + v * SJ_VL);
-                *(FN(vec) *)(d + v * SJ_VL) = value;
+                if (scale) SJ_VMUL(value, SJ_VLOAD(scale + (size_t)r * SJ_BLOCK + c0 % SJ_BLOCK + v * SJ_VL));
+                SJ_VSTORE(d + v * SJ_VL, value);
             }
         }
     }
@@ -181,7 +239,7 @@ SJ_INLINE void FN(activate)(int code, int out, int n_dir, REAL *restrict buf, RE
     if (code == SJ_LINEAR) return;
     for (int o = 0; o < out; ++o) {
         REAL *restrict row = buf + (size_t)o * n_cols;
-        REAL local_d[SJ_BLOCK] __attribute__((aligned(64)));
+        SJ_ALIGN64 REAL local_d[SJ_BLOCK];
         REAL *restrict d = dsave ? dsave + (size_t)o * SJ_BLOCK : local_d;
         FN(activation_block)(code, row, row, d, SJ_BLOCK);
         for (int t = 0; t < n_dir; ++t) {
@@ -380,8 +438,8 @@ static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const sj_
     if (FN(has_nonfinite)(theta, net->n_params)) return (REAL)INFINITY;
     const int d_out = net->sizes[net->n_layers];
     REAL *buf0 = sc->buf0, *buf1 = sc->buf1, *dsave = sc->dsave;
-    double acc_value[SJ_BLOCK] __attribute__((aligned(64)));
-    double acc_deriv[SJ_BLOCK] __attribute__((aligned(64)));
+    SJ_ALIGN64 double acc_value[SJ_BLOCK];
+    SJ_ALIGN64 double acc_deriv[SJ_BLOCK];
     for (int s = 0; s < SJ_BLOCK; ++s) acc_value[s] = acc_deriv[s] = 0.0;
     FN(weights) w;
     FN(pack_particle)(net, theta, any_reverse, sc->packed, &w);
@@ -436,3 +494,11 @@ static REAL FN(particle_fitness)(const sj_net *net, const REAL *theta, const sj_
 #undef SJ_VL
 #undef SJ_ACC
 #undef SJ_NV
+#undef SJ_VZERO
+#undef SJ_VSPLAT
+#undef SJ_VLOAD
+#undef SJ_VSTORE
+#undef SJ_VFMA
+#undef SJ_VFMA_S
+#undef SJ_VMUL
+#undef SJ_VADD

@@ -193,8 +193,8 @@ def test_activation_accuracy(name, dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", ["sigmoid", "tanh", "softplus", "elu", "sin", "gelu"])
 def test_network_kernels_accuracy(name, dtype, mode):
-    """The network kernels run the ISA clone chosen at load time (AVX-512 or AVX2 with FMA contraction on
-    most machines) instead of eval_activation's baseline code; a one-unit layer z = 1 * x + 0 exposes
+    """The network kernels run the ISA level chosen at the first call (on most x86-64 machines AVX-512 or
+    AVX2 with FMA contraction; see _kernels.isa_levels()) instead of eval_activation's baseline code; a one-unit layer z = 1 * x + 0 exposes
     a = f(z) as the output and f'(z) as the Jacobian.  Same bounds."""
     import swarmjac as sj
 

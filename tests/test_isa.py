@@ -1,7 +1,8 @@
 """Every instruction-set level of the compiled kernels against the reference.
 
-The kernels hold one instance per ISA level (baseline x86-64, x86-64-v3, x86-64-v4), each with its own
-vector width and register tile, and run the best one the CPU supports.  The rest of the suite therefore
+A build holds one instance per ISA level (on x86-64 with the runtime dispatch: baseline x86-64, x86-64-v3,
+x86-64-v4; otherwise the one level it was compiled for, e.g. aarch64-neon), each with its own vector width
+and register tile, and runs the best one the CPU supports; _kernels.isa_levels() lists them.  The rest of the suite therefore
 tests only that one; here each lower level is forced with SWARMJAC_ISA in a fresh interpreter (the level is
 read once per process) and checked against swarmjac.reference on widths that exercise every weight chunk
 (full tiles, then 4, 2 and 1 rows), both dtypes and both Jacobian modes.
@@ -19,7 +20,15 @@ import pytest
 
 kernels = pytest.importorskip("swarmjac._kernels")
 
-LEVELS = ["x86-64", "x86-64-v3", "x86-64-v4"]
+LEVELS = list(kernels.isa_levels())  # lowest first
+
+# The CPU flags (/proc/cpuinfo) each dispatched x86-64 level needs (lzcnt shows as abm).
+LEVEL_FLAGS = {
+    "x86-64": set(),
+    "x86-64-v3": {"avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "abm"},
+    "x86-64-v4": {"avx2", "fma", "bmi1", "bmi2", "f16c", "movbe", "abm",
+                  "avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"},
+}
 
 # Runs in the child: prints the level in use and the worst scaled error of each quantity.
 CHILD = textwrap.dedent("""
@@ -91,6 +100,40 @@ def test_level_matches_reference(level, best_level):
     assert set(result["worst"]) >= {"predict", "value", "jacobian forward", "jacobian reverse", "fitness auto"}
     for name, excess in result["worst"].items():
         assert excess <= 1.0, f"{name} at {result['isa']}: {excess:.3g} x the tolerance"
+
+
+def test_levels_are_named_for_the_platform():
+    assert LEVELS, "the build holds no ISA level"
+    known = {"x86-64", "x86-64-v3", "x86-64-v4", "aarch64-neon", "generic"}
+    assert set(LEVELS) <= known and kernels.isa() in LEVELS
+    if len(LEVELS) > 1:  # only the x86-64 dispatch holds several levels
+        assert LEVELS == ["x86-64", "x86-64-v3", "x86-64-v4"]
+
+
+def _cpu_flags() -> set | None:
+    """The CPU flags of /proc/cpuinfo (Linux), or None where there is no such file."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        return None
+    return None
+
+
+def test_dispatch_picks_the_best_level_the_cpu_supports(best_level):
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        pytest.skip(f"the ISA dispatch exists on x86-64 only (this is {platform.machine()})")
+    if len(LEVELS) == 1:
+        pytest.skip(f"this build has no ISA dispatch (its one level: {LEVELS[0]}; gcc >= 11 or clang >= 14 build it)")
+    flags = _cpu_flags()
+    if flags is None:
+        pytest.skip("no /proc/cpuinfo to read the CPU flags from")
+    supported = [level for level in LEVELS if LEVEL_FLAGS[level] <= flags]
+    assert best_level == supported[-1], f"CPU flags allow {supported}, the dispatch chose {best_level}"
 
 
 def test_unknown_level_name_is_ignored(best_level):

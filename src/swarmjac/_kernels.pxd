@@ -56,3 +56,5 @@ cdef extern from "sj_kernels.h" nogil:
     int sj_openmp_enabled()
     int sj_max_threads()
     const char *sj_isa()
+    int sj_isa_count()
+    const char *sj_isa_name(int level)

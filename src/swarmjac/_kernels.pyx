@@ -25,10 +25,17 @@ def max_threads() -> int:
 
 
 def isa() -> str:
-    """Instruction-set level the network kernels run: "x86-64-v4" (AVX-512), "x86-64-v3" (AVX2 + FMA) or
-    "x86-64" (baseline), the best the CPU supports unless the environment variable SWARMJAC_ISA names a
-    lower one (read once, at the first kernel call)."""
+    """Instruction-set level the network kernels run: on x86-64 "x86-64-v4" (AVX-512), "x86-64-v3" (AVX2 +
+    FMA) or "x86-64" (baseline), on AArch64 "aarch64-neon", elsewhere "generic".  The best level of
+    :func:`isa_levels` the CPU supports unless the environment variable SWARMJAC_ISA names a lower one
+    (read once, at the first kernel call)."""
     return sj_isa().decode("ascii")
+
+
+def isa_levels() -> tuple:
+    """Instruction-set levels this build holds, lowest first: all three x86-64 levels in a build with the
+    runtime dispatch (gcc >= 11 or clang >= 14 on x86-64), otherwise the one level it was compiled for."""
+    return tuple(sj_isa_name(i).decode("ascii") for i in range(sj_isa_count()))
 
 
 cdef int _check(int status) except -1:
