@@ -62,6 +62,8 @@ PSO_ONLY = {"n_particles": 200, "refine": None}
 PSO_CALIBRATION_ITERS = 50
 #: L-BFGS iterations per start of the multistart column (a start may also stop at sj.fit's gtol).
 MULTISTART_MAXITER = 2000
+#: Larger GP problems are skipped (full-gradient rows of WaterFlow and WingWeight): O(n^3) per likelihood.
+GEK_MAX_OBSERVATIONS = 2500
 #: Columns run unless --columns says otherwise, and every column known.
 DEFAULT_COLUMNS = ("default", "multistart", "jenn", "gek")
 COLUMNS = ("default", "multistart", "plainpso", "jenn", "gek")
@@ -470,7 +472,7 @@ def run_gek(data: TrainingSet, seed: int) -> Outcome:
     """The gradient-enhanced GP of gek.py on the same rows (no validation hold-out: the marginal
     likelihood picks its hyperparameters)."""
     from gek import GEK
-    model = GEK(seed=seed % 2**31)
+    model = GEK(seed=seed % 2**31, max_observations=GEK_MAX_OBSERVATIONS)
     start = time.perf_counter()
     try:
         model.fit(data.X, data.y, data.dydx)
