@@ -123,3 +123,19 @@ def test_variants_and_unknown_options():
     assert "unknown refine option" in fq.unsupported_options({"refine": {"nope": 1}})
     assert fq.merge_options({"refine": {"a": 1}, "iters": 2}, {"refine": {"b": 2}}) == \
         {"refine": {"a": 1, "b": 2}, "iters": 2}
+
+
+def test_aggregate_medians_worst_and_validation_ratio():
+    def record(seed, values, validation):
+        default = {"skipped": None, "values": values, "partials": 2 * values, "wall_s": 1.0 + seed,
+                   "validation_values": validation, "ensemble": {"spearman": 0.5, "coverage_2sd": 0.9}}
+        return {"problem": "p", "d": 2, "layer_sizes": [2, 4, 1], "data": "mixed", "noise": 0.0, "seed": seed,
+                "n_rows": 10, "columns": {"default": default, "gek": {"skipped": "too big"}}}
+    (row,) = fq.aggregate([record(0, 0.1, 0.1), record(1, 0.2, 0.1), record(2, 0.4, 0.2)])
+    stats = row["columns"]["default"]
+    assert (stats["values_median"], stats["values_worst"], stats["partials_worst"]) == (0.2, 0.4, 0.8)
+    assert stats["wall_s_median"] == 2.0 and row["seeds"] == [0, 1, 2]
+    assert (stats["validation_ratio_min"], stats["validation_ratio_median"], stats["validation_ratio_max"]) == \
+        pytest.approx((0.5, 0.5, 1.0))
+    assert stats["ensemble_coverage_median"] == 0.9 and row["columns"]["gek"] == {"skipped": "too big"}
+    assert "skipped: too big" in fq.format_table([row]) and "| 0.9 |" in fq.format_ensemble([row])
