@@ -679,9 +679,10 @@ def compute_targets(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             other = multi.get(f"{key}_median")
             entry[f"a_{key}"] = (med, other, None if other is None else med <= other)
             entry[f"b_{key}"] = (worst, 2 * med, worst <= 2 * med)
-            reference = clean.get((row["problem"], tuple(row["layer_sizes"]), row["data"]))
-            if row["noise"] > 0 and reference is not None and "values_median" in reference["columns"].get("default", {}):
-                bound = 1.5 * reference["columns"]["default"][f"{key}_median"] + row["noise"]
+            reference = clean.get((row["problem"], tuple(row["layer_sizes"]), row["data"]), {})
+            clean_default = reference.get("columns", {}).get("default", {})
+            if row["noise"] > 0 and "values_median" in clean_default:
+                bound = 1.5 * clean_default[f"{key}_median"] + row["noise"]
                 entry[f"c_{key}"] = (med, bound, med <= bound)
             else:
                 entry[f"c_{key}"] = (None, None, None)
