@@ -125,10 +125,13 @@ int sj_openmp_enabled(void)
 #endif
 }
 
+/* What OpenMP would use for a parallel region opened by the calling thread: OMP_NUM_THREADS, or what
+ * omp_set_num_threads (threadpoolctl) set, else the CPUs of the affinity mask at start-up. Python then
+ * applies the affinity mask of the moment, the cgroup quota and the particle count (swarmjac/_threads.py). */
 int sj_max_threads(void)
 {
 #ifdef SJ_HAVE_OPENMP
-    return omp_get_num_procs();
+    return omp_get_max_threads();
 #else
     return 1;
 #endif

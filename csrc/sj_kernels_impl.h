@@ -106,7 +106,8 @@ static int FN(check_net)(const sj_net *net)
 #define SJ_FOR_PARTICLES(status, n_particles, n_threads, max_cols, kind, BODY)             \
     do {                                                                                            \
         int status_ = SJ_OK;                                                                        \
-        const int threads_ = (n_threads) > 0 ? (n_threads) : 1;                                     \
+        const int threads_ = ((n_threads) < 1 || (n_particles) < 2) ? 1 /* no more than particles */      \
+                             : (n_threads) > (n_particles) ? (int)(n_particles) : (n_threads);             \
         _Pragma("omp parallel num_threads(threads_)")                                              \
         {                                                                                           \
             sj_scratch sc_;                                                                         \

@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 
 import swarmjac as sj
+from swarmjac.training import DEFAULT_VALIDATION_FRACTION
+from swarmjac.validation import held_out_rows
 from swarmjac import _io
 from swarmjac._io import atomic_save_npz, load_npz
 from swarmjac.cli import EXIT_ERROR, EXIT_INTERRUPTED, main
@@ -159,12 +161,16 @@ def test_sigint_saves_the_checkpoint_and_the_best_model_then_resumes(workdir, st
     extra = load_npz(model, kind=MODEL_KIND)[1]["extra"]
     assert extra["iterations"] == iteration
     # The model is the swarm's best, folded from the standardised space the swarm trains in into the data's
-    # units (an interrupted run skips the final polish), and its cost is that of the raw data.
+    # units (an interrupted run skips the final polish), and its cost is that of the raw data. The swarm
+    # trains on the rows that the default validation split leaves, standardised by their own spread.
     data = sj.Dataset.from_csv(workdir / "data.csv")
-    scaler = sj.Standardizer.for_network(net, data)
+    train_rows, held_out = held_out_rows(data, DEFAULT_VALIDATION_FRACTION)
+    assert len(held_out) > 0
+    train = data.subset(train_rows)
+    scaler = sj.Standardizer.for_network(net, train)
     np.testing.assert_array_equal(params, scaler.to_raw_params(net, arrays["gbest_position"]))
     assert extra["cost"] == pytest.approx(float(net.fitness(params, data)), rel=1e-12)
-    assert float(net.fitness(arrays["gbest_position"], scaler.transform(data))) == pytest.approx(
+    assert float(net.fitness(arrays["gbest_position"], scaler.transform(train))) == pytest.approx(
         meta["state"]["gbest_cost"], rel=1e-12)  # (refined costs come from the forward-mode gradient kernel)
     run_to_completion(fit_command(workdir, resume=True))
     assert_same_files(model, straight / "model.npz", MODEL_KIND)

@@ -139,7 +139,7 @@ def test_interrupted_refinement_keeps_the_best(monkeypatch):
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(training, "polish", interrupt)
+    monkeypatch.setattr(training, "polish_candidates", interrupt)
     data = make_demo_data(60, seed=7)
     net = sj.MLP([2, 4, 1], "tanh")
     res = sj.fit(net, data, n_particles=10, iters=10, seed=0, refine={"every": 0})

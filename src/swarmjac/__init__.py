@@ -13,8 +13,31 @@ from swarmjac.scaling import Standardizer
 from swarmjac.refine import RefineOptions
 from swarmjac.results import FitResult
 from swarmjac.training import fit
+from swarmjac._threads import resolve_n_threads
 
-__version__ = "0.1.0"
+
+def _distribution_version(distribution: str = "swarmjac") -> str:
+    """The version of the installed ``distribution`` from its metadata, or ``"0+unknown"`` without one.
+
+    pyproject.toml holds the only copy of the version; installing writes it into the metadata read here.
+    A source tree put on the path by hand (``PYTHONPATH=src``) has no metadata of its own: it reports the
+    metadata of whichever swarmjac is installed in the environment, or ``"0+unknown"`` (a valid PEP 440
+    version that sorts below every release) when none is.
+
+    Examples
+    --------
+    >>> _distribution_version("surely-not-an-installed-distribution")
+    '0+unknown'
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+__version__ = _distribution_version()
 
 
 def __getattr__(name: str):
@@ -40,5 +63,6 @@ __all__ = [
     "__version__",
     "fit",
     "load",
+    "resolve_n_threads",
     "save",
 ]

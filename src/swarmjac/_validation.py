@@ -114,33 +114,42 @@ def as_float_array(value: Any, name: str, dtype: np.dtype, ndim: Optional[tuple[
 
 
 def check_n_threads(n_threads: Optional[int], max_threads: Optional[int] = None) -> int:
-    """Resolve ``n_threads``: None or -1 mean every core; 0 and other negatives are errors; more than
-    ``max_threads`` is capped at it (the kernels are compute bound, and libgomp crashes the interpreter
-    when asked for hundreds of thousands of threads).
+    """Validate ``n_threads`` and cap it: None or -1 give ``max_threads``; 0, other negatives, bools and
+    floats are errors; more than ``max_threads`` is capped at it (the kernels are compute bound, and
+    libgomp aborts the interpreter when asked for hundreds of thousands of threads).
+
+    The kernels' policy for None (OpenMP's default, affinity, cgroup quota, particles, small work) is
+    ``swarmjac._threads.resolve_n_threads``, which validates through this function.
 
     Parameters
     ----------
     n_threads : int or None
         Requested thread count.
     max_threads : int, optional
-        Thread count meaning "all cores" (defaults to ``os.cpu_count()``).
+        The cap, and the count None and -1 stand for (defaults to ``os.cpu_count()``).
 
     Returns
     -------
     int
         A positive thread count, at most ``max_threads``.
+
+    Examples
+    --------
+    >>> check_n_threads(8, max_threads=2), check_n_threads(None, max_threads=2)
+    (2, 2)
     """
     if max_threads is None:
         max_threads = os.cpu_count() or 1
     if n_threads is None:
         return max_threads
-    if isinstance(n_threads, bool) or not isinstance(n_threads, numbers.Integral):
-        raise TypeError(f"n_threads must be an int or None, got {type(n_threads).__name__}")
+    if isinstance(n_threads, (bool, np.bool_)) or not isinstance(n_threads, numbers.Integral):
+        raise TypeError(f"n_threads must be an int or None, got {type(n_threads).__name__} ({n_threads!r})")
     n_threads = int(n_threads)
     if n_threads == -1:
         return max_threads
     if n_threads <= 0:
-        raise ValueError(f"n_threads must be a positive int, -1 or None (all cores), got {n_threads}")
+        raise ValueError(f"n_threads must be a positive int, or -1 or None (what the process may use), "
+                         f"got {n_threads}")
     return min(n_threads, max_threads)
 
 

@@ -71,7 +71,8 @@ class Regressor(RegressorMixin, BaseEstimator):
         Seed of the initial swarm and the optimiser: the same int gives the same fit (and the same as
         ``sj.fit(..., seed=random_state)``).
     n_threads : int or None, default None
-        Threads of the kernels in ``fit`` and ``predict`` (None: every core).
+        Threads of the kernels in ``fit`` and ``predict`` (None: what the process may use, see
+        ``sj.resolve_n_threads``; under ``GridSearchCV(n_jobs=...)`` that honours its thread limits).
     pso_options : dict or None, default None
         Further keyword arguments of ``sj.fit`` / :class:`swarmjac.PSO` (``topology``, ``w``, ``c1``,
         ``c2``, ``ftol``, ...).

@@ -16,9 +16,11 @@ import numpy as np
 
 from swarmjac import _layout
 from swarmjac._layout import block_inputs, check_mode, core, mode_code
+from swarmjac._threads import call_work, resolve_n_threads
 from swarmjac._validation import as_float_array, check_n_threads, check_positive_int, check_size, result_dtype
 from swarmjac.activations import activation_code
 from swarmjac.data import Dataset
+from swarmjac.loss import add_parameter_terms, check_alpha
 
 __all__ = ["MLP", "Objective", "check_net_and_data"]
 
@@ -336,7 +338,7 @@ class MLP:
         X : array_like, shape (N, d_in)
             Input points.
         n_threads : int or None
-            Threads over particles; None or -1 for every core.
+            Threads over particles; None or -1: what the process may use (see ``sj.resolve_n_threads``).
 
         Returns
         -------
@@ -350,7 +352,8 @@ class MLP:
         array([[3.]])
         """
         params, X, squeeze = self._prepare(params, X)
-        threads = check_n_threads(n_threads, core().max_threads())
+        work = call_work(params.shape[0], X.shape[0], self._n_params)
+        threads = resolve_n_threads(n_threads, params.shape[0], work)
         Y = np.zeros((params.shape[0], X.shape[0], self.d_out), dtype=params.dtype)
         if params.shape[0] and X.shape[0]:
             core().predict(self._sizes_c, self._codes_c, params, block_inputs(X), X.shape[0], Y, threads)
@@ -367,7 +370,7 @@ class MLP:
         X : array_like, shape (N, d_in)
             Input points.
         n_threads : int or None
-            Threads over particles; None or -1 for every core.
+            Threads over particles; None or -1: what the process may use (see ``sj.resolve_n_threads``).
         mode : {"auto", "forward", "reverse"}
             Forward mode carries one tangent per input; reverse mode sweeps back once per output.
             "auto" picks reverse when there are fewer outputs than inputs.
@@ -391,7 +394,8 @@ class MLP:
         """
         check_mode(mode)
         params, X, squeeze = self._prepare(params, X, jacobian=True)
-        threads = check_n_threads(n_threads, core().max_threads())
+        work = call_work(params.shape[0], X.shape[0], self._n_params)
+        threads = resolve_n_threads(n_threads, params.shape[0], work)
         P, N = params.shape[0], X.shape[0]
         Y = np.zeros((P, N, self.d_out), dtype=params.dtype)
         J = np.zeros((P, N, self.d_out, self.d_in), dtype=params.dtype)
@@ -401,7 +405,7 @@ class MLP:
         return (Y[0], J[0]) if squeeze else (Y, J)
 
     def fitness(self, params: Any, data: Dataset, n_threads: Optional[int] = None,
-                mode: str = "auto") -> np.ndarray:
+                mode: str = "auto", alpha: float = 0.0) -> np.ndarray:
         """Fused fitness of every particle on a data set of mixed value and derivative observations.
 
         ``value_weight * mean((Y - y)^2 over observed y)
@@ -417,9 +421,13 @@ class MLP:
         data : Dataset
             Observations; its widths must match the network.
         n_threads : int or None
-            Threads over particles; None or -1 for every core.
+            Threads over particles; None or -1: what the process may use (see ``sj.resolve_n_threads``).
         mode : {"auto", "forward", "reverse"}
             How derivatives are accumulated; "auto" chooses per block of samples.
+        alpha : float, default 0.0
+            L2 weight decay: adds ``alpha * sum(W**2) / n_rows`` over the weight matrices (not the
+            biases), ``n_rows`` the rows of ``data`` that observe something (scikit-learn's
+            ``MLPRegressor`` meaning; see :mod:`swarmjac.loss`).
 
         Returns
         -------
@@ -435,6 +443,7 @@ class MLP:
         0.5
         """
         check_mode(mode)
+        alpha = check_alpha(alpha)
         params, squeeze, blocks, threads = self._prepare_fitness(params, data, n_threads)
         out = np.zeros(params.shape[0], dtype=params.dtype)
         if params.shape[0] and blocks.n_blocks:
@@ -443,10 +452,11 @@ class MLP:
             # No observation: every fitness is 0, except that non-finite particles still score +inf (the
             # kernel does this itself when it runs).
             out[~np.isfinite(params).all(axis=1)] = np.inf
+        add_parameter_terms(self._sizes, params, data, alpha, out)
         return out.reshape(()) if squeeze else out
 
     def fitness_and_gradient(self, params: Any, data: Dataset, n_threads: Optional[int] = None,
-                             mode: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+                             mode: str = "auto", alpha: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
         """Fused fitness of every particle and its exact gradient with respect to the parameters.
 
         The fitness is that of :meth:`fitness` in the same mode, bit for bit; the gradient includes the
@@ -464,9 +474,11 @@ class MLP:
         data : Dataset
             Observations; its widths must match the network.
         n_threads : int or None
-            Threads over particles; None or -1 for every core.
+            Threads over particles; None or -1: what the process may use (see ``sj.resolve_n_threads``).
         mode : {"auto", "forward", "reverse"}
             As for :meth:`fitness`: how the Jacobian is accumulated, per block of samples.
+        alpha : float, default 0.0
+            L2 weight decay, as for :meth:`fitness`; its gradient ``2 alpha W / n_rows`` is included.
 
         Returns
         -------
@@ -485,6 +497,7 @@ class MLP:
         (0.5, array([3., 1.]))
         """
         check_mode(mode)
+        alpha = check_alpha(alpha)
         params, squeeze, blocks, threads = self._prepare_fitness(params, data, n_threads)
         out = np.zeros(params.shape[0], dtype=params.dtype)
         grad = np.zeros(params.shape, dtype=params.dtype)
@@ -495,6 +508,7 @@ class MLP:
             bad = ~np.isfinite(params).all(axis=1)
             out[bad] = np.inf
             grad[bad] = np.nan
+        add_parameter_terms(self._sizes, params, data, alpha, out, grad)
         return (out.reshape(()), grad[0]) if squeeze else (out, grad)
 
     def _prepare_fitness(self, params: Any, data: Dataset,
@@ -509,10 +523,13 @@ class MLP:
         if params.shape[1] != self._n_params:
             raise ValueError(f"params must have n_params={self._n_params} columns for {self!r}, "
                              f"got shape {params.shape}")
-        threads = check_n_threads(n_threads, core().max_threads())
-        return params, squeeze, data.blocks(dtype), threads
+        blocks = data.blocks(dtype)
+        threads = resolve_n_threads(n_threads, params.shape[0],
+                                    call_work(params.shape[0], blocks.n_blocks * core().BLOCK, self._n_params))
+        return params, squeeze, blocks, threads
 
-    def objective(self, data: Dataset, n_threads: Optional[int] = None, mode: str = "auto") -> "Objective":
+    def objective(self, data: Dataset, n_threads: Optional[int] = None, mode: str = "auto",
+                  alpha: float = 0.0) -> "Objective":
         """A PySwarms-style objective ``f(positions (P, n_params)) -> (P,)`` for this network and data.
 
         Examples
@@ -523,7 +540,7 @@ class MLP:
         >>> f(np.array([[0.0, 1.0], [0.0, 3.0]]))
         array([0., 4.])
         """
-        return Objective(self, data, n_threads=n_threads, mode=mode)
+        return Objective(self, data, n_threads=n_threads, mode=mode, alpha=alpha)
 
 
 class Objective:
@@ -535,9 +552,12 @@ class Objective:
     data : Dataset
     n_threads : int or None
     mode : {"auto", "forward", "reverse"}
+    alpha : float, default 0.0
+        L2 weight decay (see :meth:`MLP.fitness`).
     """
 
-    def __init__(self, net: MLP, data: Dataset, n_threads: Optional[int] = None, mode: str = "auto"):
+    def __init__(self, net: MLP, data: Dataset, n_threads: Optional[int] = None, mode: str = "auto",
+                 alpha: float = 0.0):
         if not isinstance(net, MLP):
             raise TypeError(f"net must be a swarmjac.MLP, got {type(net).__name__}")
         if not isinstance(data, Dataset):
@@ -545,10 +565,11 @@ class Objective:
         check_mode(mode)
         check_n_threads(n_threads)
         self.net, self.data, self.n_threads, self.mode = net, data, n_threads, mode
+        self.alpha = check_alpha(alpha)
 
     def __call__(self, positions: Any, **kwargs: Any) -> np.ndarray:
         # **kwargs: PySwarms passes extra keyword arguments given to optimize(); they do not apply here.
-        return self.net.fitness(positions, self.data, n_threads=self.n_threads, mode=self.mode)
+        return self.net.fitness(positions, self.data, n_threads=self.n_threads, mode=self.mode, alpha=self.alpha)
 
     def __repr__(self) -> str:
         return f"Objective({self.net!r}, {self.data!r})"

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from swarmjac.activations import evaluate, second_derivative
+from swarmjac.loss import add_parameter_terms, check_alpha
 
 __all__ = ["layer_forward", "network_value_and_jacobian", "predict", "value_and_jacobian", "fitness",
            "fitness_and_gradient"]
@@ -136,7 +137,7 @@ def value_and_jacobian(net: Any, params: Any, X: Any) -> tuple[np.ndarray, np.nd
     return (Y[0], J[0]) if squeeze else (Y, J)
 
 
-def fitness(net: Any, params: Any, data: Any) -> np.ndarray:
+def fitness(net: Any, params: Any, data: Any, alpha: float = 0.0) -> np.ndarray:
     """Fitness of every particle, from the reference values and Jacobians.
 
     ``value_weight * mean((Y - y)^2 over observed y) + derivative_weight * mean((J - dydx)^2 over
@@ -150,6 +151,9 @@ def fitness(net: Any, params: Any, data: Any) -> np.ndarray:
     net : MLP
     params : array_like, shape (P, n_params) or (n_params,)
     data : Dataset
+    alpha : float, default 0.0
+        L2 weight decay, added by :func:`swarmjac.loss.add_parameter_terms` (the one owner of the terms
+        on the parameters).
 
     Returns
     -------
@@ -162,6 +166,7 @@ def fitness(net: Any, params: Any, data: Any) -> np.ndarray:
     out = np.zeros(Y.shape[0], dtype=np.float64)
     for p in range(Y.shape[0]):
         out[p] = _particle_fitness(Y[p], J[p], data, swarm[p])
+    add_parameter_terms(net.layer_sizes, swarm, data, check_alpha(alpha), out)
     return out.reshape(()) if squeeze else out
 
 
@@ -199,7 +204,7 @@ def _particle_fitness(Y: np.ndarray, J: np.ndarray, data: Any, theta: np.ndarray
     return total if np.isfinite(total) and np.all(np.isfinite(theta)) else np.inf
 
 
-def fitness_and_gradient(net: Any, params: Any, data: Any) -> tuple[np.ndarray, np.ndarray]:
+def fitness_and_gradient(net: Any, params: Any, data: Any, alpha: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     r"""Fitness of every particle and its exact gradient with respect to the flat parameter vector.
 
     ``f`` is :func:`fitness` (bit for bit: the same outputs, Jacobians and means). ``g[p, i]`` is
@@ -213,6 +218,8 @@ def fitness_and_gradient(net: Any, params: Any, data: Any) -> tuple[np.ndarray, 
     params : array_like, shape (P, n_params) or (n_params,)
     data : Dataset
         ``X``, ``y``, ``dydx`` (NaN = not observed), ``value_weight`` and ``derivative_weight``.
+    alpha : float, default 0.0
+        L2 weight decay (as for :func:`fitness`); its gradient is added after the data terms'.
 
     Returns
     -------
@@ -282,6 +289,7 @@ def fitness_and_gradient(net: Any, params: Any, data: Any) -> tuple[np.ndarray, 
     g = np.zeros(swarm.shape, dtype=np.float64)
     for p in range(swarm.shape[0]):
         f[p], g[p] = _particle_fitness_and_gradient(net, swarm[p], data)
+    add_parameter_terms(net.layer_sizes, swarm, data, check_alpha(alpha), f, g)
     return (f.reshape(()), g[0]) if squeeze else (f, g)
 
 

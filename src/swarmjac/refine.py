@@ -1,21 +1,23 @@
-"""Gradient refinement of particles: L-BFGS (SciPy) on the fused fitness and its weight gradient.
+"""Gradient refinement of particles: batched L-BFGS (swarmjac.lbfgs) on the fused fitness and its weight
+gradient, with early stopping on held-out data for the final polish.
 
 Used by the hybrid trainer (training.py): the swarm explores, and this module polishes its best personal
-bests with ``net.fitness_and_gradient`` (the compiled kernel), in parallel over particles. It knows the
+bests with ``net.fitness_and_gradient`` (the compiled kernel), one kernel call over all of them per
+iteration. It knows the
 network and the data, never the optimiser: it takes positions and returns better positions and costs.
 """
 from __future__ import annotations
 
 import math
 import numbers
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-__all__ = ["RefineOptions", "polish", "refine_positions"]
+from swarmjac.lbfgs import BatchedLBFGSResult, minimize_batched
+
+__all__ = ["Candidates", "RefineOptions", "polish", "polish_candidates", "refine_positions"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,10 @@ class RefineOptions:
         L-BFGS iterations per particle at the end (it stops earlier when the gradient is below ``gtol``).
     gtol : float, default 1e-12
         L-BFGS stops when the largest gradient component (of the scaled problem) is below this.
+    patience : int, default 500
+        With held-out data (``fit(validation_fraction=...)``), a candidate's final polish stops once this
+        many L-BFGS evaluations went by without a lower held-out cost, and returns its point of lowest
+        held-out cost (0: polish to ``final_maxiter`` and still return that point).
 
     Examples
     --------
@@ -51,6 +57,7 @@ class RefineOptions:
     final_top: int = 1
     final_maxiter: int = 15000
     gtol: float = 1e-12
+    patience: int = 500
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -99,40 +106,13 @@ class RefineOptions:
         return asdict(self)
 
 
-def _scipy_minimize() -> Callable:
-    try:
-        from scipy.optimize import minimize
-    except ImportError:  # pragma: no cover - scipy is a dependency; this names the fix if it is missing
-        raise ImportError("gradient refinement needs SciPy: pip install scipy, or use refine=None") from None
-    return minimize
-
-
-def _lbfgs(fun: Callable[[np.ndarray], tuple[float, np.ndarray]], start: np.ndarray, maxiter: int,
-           gtol: float) -> tuple[np.ndarray, float, int]:
-    """L-BFGS-B from start; returns the best point evaluated (not only the last), its cost and the number
-    of evaluations."""
-    best = {"x": start.copy(), "f": math.inf, "n": 0}
-
-    def tracked(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        f, g = fun(theta)
-        best["n"] += 1
-        if f < best["f"]:
-            best["x"], best["f"] = theta.copy(), f
-        if not math.isfinite(f):
-            # L-BFGS-B cannot use an infinite cost; a huge finite one makes its line search back off.
-            return 1e300, np.zeros_like(theta)
-        return f, g
-
-    # maxfun: SciPy's default of 15000 evaluations would otherwise end a long polish before maxiter.
-    _scipy_minimize()(tracked, start, jac=True, method="L-BFGS-B",
-                      options={"maxiter": maxiter, "maxfun": 2 * maxiter + 20, "gtol": gtol, "ftol": 0.0,
-                               "maxcor": 20})
-    return best["x"], best["f"], best["n"]
-
-
 def refine_positions(net: Any, data: Any, positions: np.ndarray, maxiter: int, gtol: float = 1e-12,
-                     n_threads: Optional[int] = None) -> tuple[np.ndarray, np.ndarray, int]:
-    """Refine each position by L-BFGS on ``net.fitness_and_gradient(., data)``, in parallel over positions.
+                     n_threads: Optional[int] = None, alpha: float = 0.0) -> tuple[np.ndarray, np.ndarray, int]:
+    """Refine each position by L-BFGS on ``net.fitness_and_gradient(., data)``, all positions at once.
+
+    The batched L-BFGS of :mod:`swarmjac.lbfgs` advances every position by one kernel call per iteration
+    (OpenMP over the positions); each run is bit for bit the same alone or in any batch, and for any
+    ``n_threads``.
 
     Parameters
     ----------
@@ -145,7 +125,9 @@ def refine_positions(net: Any, data: Any, positions: np.ndarray, maxiter: int, g
     gtol : float
         Gradient tolerance of L-BFGS.
     n_threads : int or None
-        Positions refined at once (each on one kernel thread); None: every core.
+        Threads of the kernel (see :func:`swarmjac.MLP.fitness`).
+    alpha : float, default 0.0
+        L2 weight decay of the loss (see :meth:`MLP.fitness`).
 
     Returns
     -------
@@ -153,7 +135,7 @@ def refine_positions(net: Any, data: Any, positions: np.ndarray, maxiter: int, g
         The best point each run evaluated (its start if nothing was better).
     costs : ndarray, shape (k,)
     n_evaluations : int
-        Fitness-and-gradient evaluations of all runs.
+        Fitness-and-gradient evaluations of all runs (a kernel call over m positions counts m).
 
     Examples
     --------
@@ -164,38 +146,30 @@ def refine_positions(net: Any, data: Any, positions: np.ndarray, maxiter: int, g
     >>> np.round(pos, 6), bool(cost[0] < 1e-12)
     (array([[2., 1.]]), True)
     """
-    from swarmjac._layout import core
-    from swarmjac._validation import check_n_threads
+    result = _minimize(net, data, positions, maxiter, gtol, n_threads, alpha)
+    return result.x, result.f, int(result.nfev.sum())
 
+
+def _minimize(net: Any, data: Any, positions: np.ndarray, maxiter: int, gtol: float, n_threads: Optional[int],
+              alpha: float, callback: Optional[Callable] = None) -> BatchedLBFGSResult:
+    """Batched L-BFGS on the network's training loss (ftol off: the runs stop on gtol or maxiter)."""
     positions = np.ascontiguousarray(positions, dtype=np.float64)
-    start_costs = net.fitness(positions, data, n_threads=1)
+    if maxiter == 0 or positions.shape[0] == 0:
+        costs = net.fitness(positions, data, n_threads=n_threads, alpha=alpha).astype(np.float64)
+        ones = np.ones(len(positions), dtype=np.int64)
+        return BatchedLBFGSResult(positions.copy(), costs, 0 * ones, ones, 0 * ones, ("",) * len(positions),
+                                  int(len(positions) > 0))
 
-    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        f, g = net.fitness_and_gradient(theta, data, n_threads=1)
-        return float(f), np.asarray(g, dtype=np.float64)
+    def fun(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return net.fitness_and_gradient(X, data, n_threads=n_threads, alpha=alpha)
 
-    def run(i: int) -> tuple[np.ndarray, float, int]:
-        x, f, n = _lbfgs(fun, positions[i], maxiter, gtol)
-        return (x, f, n) if f < start_costs[i] else (positions[i].copy(), float(start_costs[i]), n)
-
-    workers = min(len(positions), check_n_threads(n_threads, core().max_threads()))
-    # L-BFGS-B's small matrix products go through BLAS; a multi-threaded BLAS makes each of them 5-30x
-    # slower than one thread (measured with OpenBLAS: 76 vs 466-3049 us per iteration at 33 parameters).
-    with threadpool_limits(limits=1, user_api="blas"):
-        if workers <= 1:
-            results = [run(i) for i in range(len(positions))]
-        else:
-            # The kernel releases the GIL, so the runs proceed in parallel; each is deterministic on its own.
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(run, range(len(positions))))
-    refined = np.array([x for x, _, _ in results]).reshape(positions.shape)
-    costs = np.array([f for _, f, _ in results], dtype=np.float64)
-    return refined, costs, int(sum(n for _, _, n in results))
+    # 20 correction pairs: on these small dense networks a longer memory buys better steps for little.
+    return minimize_batched(fun, positions, maxiter=maxiter, memory=20, gtol=gtol, ftol=0.0, callback=callback)
 
 
 def polish(net: Any, data: Any, positions: np.ndarray, costs: np.ndarray, options: RefineOptions,
            n_threads: Optional[int] = None) -> tuple[np.ndarray, float, int, int]:
-    """The final polish of a trainer: long L-BFGS runs from the ``options.final_top`` best candidates.
+    """The final polish without validation: long L-BFGS runs from the ``options.final_top`` best candidates.
 
     Parameters
     ----------
@@ -208,7 +182,6 @@ def polish(net: Any, data: Any, positions: np.ndarray, costs: np.ndarray, option
         Their costs on ``data``.
     options : RefineOptions
     n_threads : int or None
-        Candidates polished at once.
 
     Returns
     -------
@@ -229,14 +202,121 @@ def polish(net: Any, data: Any, positions: np.ndarray, costs: np.ndarray, option
     (array([2., 1.]), 1)
     """
     costs = np.asarray(costs, dtype=np.float64)
-    order = np.argsort(costs, kind="stable")[: options.final_top]
-    best_index = int(order[0])
+    best_index = int(np.argmin(costs))
     best, best_cost = np.array(positions[best_index], dtype=np.float64), float(costs[best_index])
     if not (options.final_top and options.final_maxiter):
         return best, best_cost, 0, 0
-    refined, refined_costs, n_evals = refine_positions(net, data, positions[order], options.final_maxiter,
-                                                       options.gtol, n_threads)
-    winner = int(np.argmin(refined_costs))
-    if refined_costs[winner] < best_cost:
-        best, best_cost = refined[winner], float(refined_costs[winner])
-    return best, best_cost, len(order), n_evals
+    polished = polish_candidates(net, data, positions, costs, options, n_threads)
+    winner = int(np.argmin(polished.costs))
+    if polished.costs[winner] < best_cost:
+        best, best_cost = polished.positions[winner], float(polished.costs[winner])
+    return best, best_cost, len(polished.costs), polished.n_evaluations
+
+
+class Candidates(NamedTuple):
+    """Polished candidates of :func:`polish_candidates`.
+
+    Attributes
+    ----------
+    positions : ndarray, shape (k, n_params)
+        Each candidate's polished point: with validation data the evaluated point with the lowest
+        held-out cost, else the one with the lowest training cost.
+    costs : ndarray, shape (k,)
+        Their training costs (with the weight decay).
+    validation_costs : ndarray, shape (k,)
+        Their fitness on the validation data (no weight decay); NaN without validation data.
+    n_evaluations : int
+        Fitness-and-gradient evaluations of all candidates.
+    """
+
+    positions: np.ndarray
+    costs: np.ndarray
+    validation_costs: np.ndarray
+    n_evaluations: int
+
+
+def polish_candidates(net: Any, data: Any, positions: np.ndarray, costs: np.ndarray, options: RefineOptions,
+                      n_threads: Optional[int] = None, *, alpha: float = 0.0, validation_data: Any = None,
+                      n_candidates: Optional[int] = None) -> Candidates:
+    """The final polish of a trainer: long L-BFGS runs from the best ``n_candidates`` positions.
+
+    Parameters
+    ----------
+    net : MLP
+    data : Dataset
+        The training data (standardised, when the trainer scales).
+    positions : ndarray, shape (k, n_params)
+        Candidates, e.g. a swarm's personal bests.
+    costs : ndarray, shape (k,)
+        Their training costs; the ``n_candidates`` lowest are polished.
+    options : RefineOptions
+        ``final_maxiter`` and ``gtol``.
+    n_threads : int or None
+    alpha : float, default 0.0
+        Weight decay of the training loss.
+    validation_data : Dataset, optional
+        Held-out observations: each candidate returns its evaluated point of lowest held-out cost.
+    n_candidates : int, optional
+        Default ``options.final_top``.
+
+    Returns
+    -------
+    Candidates
+        In the order of ``costs`` (best first).
+    """
+    costs = np.asarray(costs, dtype=np.float64)
+    n_candidates = options.final_top if n_candidates is None else n_candidates
+    order = np.argsort(costs, kind="stable")[: max(n_candidates, 1)]
+    starts = np.array(positions[order], dtype=np.float64)
+    if validation_data is None:
+        result = _minimize(net, data, starts, options.final_maxiter, options.gtol, n_threads, alpha)
+        return Candidates(result.x, result.f, np.full(len(order), np.nan), int(result.nfev.sum()))
+    stopper = _EarlyStopping(net, validation_data, starts, n_threads, options.patience)
+    result = _minimize(net, data, starts, options.final_maxiter, options.gtol, n_threads, alpha,
+                       callback=stopper if options.patience else None)
+    stopper.check(result.x, result.f, np.ones(len(order), dtype=bool))
+    # The training cost of each returned point (the start's is not tracked by the L-BFGS result).
+    train_costs = np.where(stopper.moved, stopper.train_costs,
+                           net.fitness(stopper.positions, data, n_threads=n_threads, alpha=alpha))
+    return Candidates(stopper.positions, train_costs, stopper.validation_costs, int(result.nfev.sum()))
+
+
+#: How often (in kernel calls of the batched L-BFGS) the polish evaluates the held-out cost.
+VALIDATE_EVERY = 10
+
+
+class _EarlyStopping:
+    """Callback of the batched L-BFGS that keeps, per candidate, the point with the lowest held-out cost
+    (checked every VALIDATE_EVERY calls) and stops a candidate once ``patience`` calls went by without a
+    lower one. A candidate's decisions depend on its own run only, so results do not depend on the batch."""
+
+    def __init__(self, net: Any, validation_data: Any, starts: np.ndarray, n_threads: Optional[int],
+                 patience: int):
+        self.net, self.data, self.n_threads, self.patience = net, validation_data, n_threads, patience
+        self.positions = starts.copy()
+        self.validation_costs = np.asarray(net.fitness(starts, validation_data, n_threads=n_threads),
+                                           dtype=np.float64)
+        self.train_costs = np.full(len(starts), np.nan)
+        self.moved = np.zeros(len(starts), dtype=bool)
+        self.since_better = np.zeros(len(starts), dtype=np.int64)
+        self.calls = 0
+
+    def check(self, x_best: np.ndarray, f_best: np.ndarray, running: np.ndarray) -> None:
+        """Evaluate the held-out cost of the running candidates' current best points; keep improvements."""
+        rows = np.flatnonzero(running)
+        if rows.size == 0:
+            return
+        costs = np.asarray(self.net.fitness(x_best[rows], self.data, n_threads=self.n_threads), dtype=np.float64)
+        better = costs < self.validation_costs[rows]
+        kept = rows[better]
+        self.positions[kept], self.validation_costs[kept] = x_best[kept], costs[better]
+        self.train_costs[kept], self.moved[kept] = f_best[kept], True
+        self.since_better[kept] = 0
+        self.since_better[rows[~better]] += VALIDATE_EVERY
+
+    def __call__(self, x_best: np.ndarray, f_best: np.ndarray, running: np.ndarray) -> Optional[np.ndarray]:
+        self.calls += 1
+        if self.calls % VALIDATE_EVERY:
+            return None
+        self.check(x_best, f_best, running)
+        return running & (self.since_better >= self.patience)

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Optional, Tuple
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
+    from swarmjac.ensemble import Ensemble
+    from swarmjac.loss import FitErrors
     from swarmjac.network import MLP
     from swarmjac.pso import PSO, PSOHistory, PSOResult
     from swarmjac.scaling import Standardizer
@@ -132,6 +134,19 @@ class FitResult:
         Every gradient refinement, in order (empty for plain PSO).
     interrupted : bool
         Whether Ctrl-C ended the run (the best point found so far is returned).
+    training_error, validation_error : FitErrors
+        Errors of :attr:`params` on the training rows and on the held-out rows (``validation_fraction``
+        of :func:`swarmjac.fit`), relative to the training data's spread: ``values`` is the RMSE of the
+        values over ``std(y)``, ``partials`` the mean over observed partials of
+        ``RMSE(dy_k/dx_j) * std(x_j) / std(y_k)`` (the units of benchmarks/fit_quality.py). NaN where
+        nothing of that kind was observed, and everywhere in ``validation_error`` without validation.
+    validation_rows : ndarray of int
+        Rows of the data set held out for validation (empty without validation).
+    ensemble : Ensemble or None
+        With ``ensemble_size > 1``: the best candidates (by validation error when there is validation),
+        :attr:`params` first, as one model with a spread; None otherwise.
+    alpha : float
+        The weight decay the model was trained with (the one chosen when ``alpha="auto"``).
 
     Examples
     --------
@@ -154,6 +169,20 @@ class FitResult:
     train_cost: float = math.nan
     refinements: Tuple[RefineRecord, ...] = ()
     interrupted: bool = False
+    training_error: "FitErrors" = None  # type: ignore[assignment]  (set by __post_init__ when missing)
+    validation_error: "FitErrors" = None  # type: ignore[assignment]
+    validation_rows: np.ndarray = None  # type: ignore[assignment]
+    ensemble: Optional["Ensemble"] = None
+    alpha: float = 0.0
+
+    def __post_init__(self) -> None:
+        from swarmjac.loss import FitErrors
+
+        for name in ("training_error", "validation_error"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, FitErrors.nan())
+        if self.validation_rows is None:
+            object.__setattr__(self, "validation_rows", np.zeros(0, dtype=np.intp))
 
     @property
     def stopped_reason(self) -> str:

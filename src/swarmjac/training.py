@@ -12,25 +12,37 @@ import os
 import signal
 import threading
 import time
-from typing import Any, Callable, Iterator, Optional, Union
+import warnings
+from typing import Any, Callable, Iterator, NamedTuple, Optional, Union
 
 import numpy as np
 
 from swarmjac._validation import check_positive_int
 from swarmjac.data import Dataset
+from swarmjac.loss import FitErrors, check_alpha, fit_errors
 from swarmjac.modelfile import MODEL_KIND, load, save  # noqa: F401  (moved; re-exported for old imports)
 from swarmjac.network import MLP
 from swarmjac.pso import PSO
 from swarmjac.pso.progress import progress_bar
-from swarmjac.refine import RefineOptions, polish, refine_positions
+from swarmjac.refine import RefineOptions, polish_candidates, refine_positions
 from swarmjac.results import FitResult, RefineRecord
 from swarmjac.scaling import Standardizer
+from swarmjac.validation import check_validation_fraction, held_out_rows
 
-__all__ = ["FitResult", "RefineRecord", "fit", "save", "load", "MODEL_KIND"]
+#: Share of the observations held out for validation when ``validation_fraction`` is not given (and the
+#: data set is large enough; see swarmjac.validation.MIN_VALIDATION_ROWS). Chosen with
+#: benchmarks/fit_quality.py (see benchmarks/RESULTS.md).
+DEFAULT_VALIDATION_FRACTION = 0.2
+#: Weight decay when ``alpha`` is not given. Chosen with benchmarks/fit_quality.py, clean and noisy.
+DEFAULT_ALPHA = 0.0
+
+__all__ = ["DEFAULT_ALPHA", "DEFAULT_VALIDATION_FRACTION", "FitResult", "RefineRecord", "fit", "save", "load",
+           "MODEL_KIND"]
 
 
 def fit(net: MLP, data: Dataset, n_particles: int = 50, iters: int = 200, seed: Any = None, *,
         scale: bool = True, refine: Union[None, str, dict, RefineOptions] = "lbfgs",
+        validation_fraction: Optional[float] = None, alpha: Optional[float] = None, ensemble_size: int = 1,
         init_params: Optional[np.ndarray] = None, n_threads: Optional[int] = None, mode: str = "auto",
         callback: Optional[Callable] = None, progress: Optional[bool] = False,
         checkpoint_path: Optional[Union[str, os.PathLike]] = None, checkpoint_every: Optional[int] = None,
@@ -65,6 +77,23 @@ def fit(net: MLP, data: Dataset, n_particles: int = 50, iters: int = 200, seed: 
     refine : None, "lbfgs", dict or RefineOptions, default "lbfgs"
         Gradient refinement: None for plain PSO; a dict overrides fields of :class:`RefineOptions`
         (``every``, ``top``, ``maxiter``, ``final_top``, ``final_maxiter``, ``gtol``).
+    validation_fraction : float in [0, 1) or None
+        Share of the observations held out, stratified by what a row observes (the value, each
+        partial, ...), to choose the returned model among the polished candidates and to stop their
+        polish once the held-out error no longer improves; 0 trains on every row. None: 0.2
+        (:data:`DEFAULT_VALIDATION_FRACTION`) when that holds out at least 8 rows
+        (``swarmjac.validation.MIN_VALIDATION_ROWS``), else no validation; 0 for plain PSO
+        (``refine=None``), which has no candidates to choose from. A fraction given explicitly
+        that holds out fewer rows warns and trains on every row. The held-out rows depend only on the
+        data (not on ``seed``), so runs with different seeds, and a resumed run, hold out the same rows.
+    alpha : float >= 0 or None
+        L2 weight decay in the standardised space (scikit-learn's ``MLPRegressor`` meaning; see
+        :meth:`MLP.fitness`), in the swarm's objective, every refinement and the polish. None:
+        :data:`DEFAULT_ALPHA`.
+    ensemble_size : int, default 1
+        With more than 1, also return the best ``ensemble_size`` polished candidates (by validation
+        error when there is validation, else by training cost) as ``res.ensemble``, a model whose
+        members' spread flags where they disagree; at least that many candidates are polished.
     init_params : ndarray, shape (n_particles, n_params), optional
         Initial swarm, in the user's units (mapped into the standardised space when scaling). Default:
         ``net.init_params(n_particles)`` from the seed, in the standardised space.
@@ -118,35 +147,86 @@ def fit(net: MLP, data: Dataset, n_particles: int = 50, iters: int = 200, seed: 
         raise TypeError(f"scale must be True or False, got {type(scale).__name__}")
     iters = check_positive_int(iters, "iters", minimum=0)
     refine_options = RefineOptions.from_argument(refine)
+    ensemble_size = check_positive_int(ensemble_size, "ensemble_size")
+    alpha = check_alpha(DEFAULT_ALPHA if alpha is None else alpha)
+    if ensemble_size > 1 and refine_options is None:
+        raise ValueError("ensemble_size > 1 returns the best polished candidates, so it needs refine "
+                         "(got refine=None)")
     if objective is not None and client is not None:
         raise ValueError("pass objective or client, not both")
     if objective is not None and scale:
         raise ValueError("objective= evaluates raw-unit parameters, so it needs scale=False "
                          "(or pass client= to evaluate the standardised problem on Dask)")
-    scaler = Standardizer.for_network(net, data) if scale else None
-    train_data = scaler.transform(data) if scaler is not None else data
+    if validation_fraction is None and refine_options is None:
+        validation_fraction = 0.0  # plain PSO has one candidate: nothing to choose, so hold nothing out
+    split = _validation_split(data, validation_fraction)
+    train_raw = data.subset(split.train_rows) if len(split.validation_rows) else data
+    scaler = Standardizer.for_network(net, train_raw) if scale else None
+    train_data = scaler.transform(train_raw) if scaler is not None else train_raw
+    validation_data = None
+    if len(split.validation_rows):
+        validation_raw = data.subset(split.validation_rows)
+        validation_data = scaler.transform(validation_raw) if scaler is not None else validation_raw
+    problem = _Problem(net, data, train_data, validation_data, scaler, split, alpha, ensemble_size)
     if objective is not None and not callable(objective):
         raise TypeError(f"objective must be callable, got {type(objective).__name__}")
     if client is not None:
         from swarmjac.distributed import DaskObjective
 
-        with DaskObjective(client, net, train_data, n_threads=n_threads, mode=mode) as dask_objective:
-            return _fit(net, data, train_data, scaler, dask_objective, refine_options, n_particles, iters,
-                        seed, init_params, n_threads, mode, callback, progress, checkpoint_path,
-                        checkpoint_every, resume, pso_options)
+        with DaskObjective(client, net, train_data, n_threads=n_threads, mode=mode,
+                           alpha=alpha) as dask_objective:
+            return _fit(problem, dask_objective, refine_options, n_particles, iters, seed, init_params,
+                        n_threads, mode, callback, progress, checkpoint_path, checkpoint_every, resume,
+                        pso_options)
     if objective is None:
-        objective = net.objective(train_data, n_threads=n_threads, mode=mode)
-    return _fit(net, data, train_data, scaler, objective, refine_options, n_particles, iters, seed,
-                init_params, n_threads, mode, callback, progress, checkpoint_path, checkpoint_every, resume,
-                pso_options)
+        objective = net.objective(train_data, n_threads=n_threads, mode=mode, alpha=alpha)
+    return _fit(problem, objective, refine_options, n_particles, iters, seed, init_params, n_threads, mode,
+                callback, progress, checkpoint_path, checkpoint_every, resume, pso_options)
 
 
-def _fit(net: MLP, data: Dataset, train_data: Dataset, scaler: Optional[Standardizer], objective: Callable,
-         refine_options: Optional[RefineOptions], n_particles: int, iters: int, seed: Any,
-         init_params: Optional[np.ndarray], n_threads: Optional[int], mode: str, callback: Optional[Callable],
-         progress: Optional[bool], checkpoint_path: Any, checkpoint_every: Optional[int], resume: Any,
-         pso_options: dict) -> FitResult:
+class _Split(NamedTuple):
+    train_rows: np.ndarray
+    validation_rows: np.ndarray
+
+
+class _Problem(NamedTuple):
+    """What fit() trains on: the user's data, its standardised training and validation parts."""
+    net: MLP
+    data: Dataset
+    train_data: Dataset
+    validation_data: Optional[Dataset]
+    scaler: Optional[Standardizer]
+    split: _Split
+    alpha: float
+    ensemble_size: int
+
+
+def _validation_split(data: Dataset, validation_fraction: Optional[float]) -> _Split:
+    """The training and held-out rows (see fit's ``validation_fraction``)."""
+    fraction = check_validation_fraction(DEFAULT_VALIDATION_FRACTION if validation_fraction is None
+                                         else validation_fraction)
+    with warnings.catch_warnings():
+        if validation_fraction is None:  # the default quietly gives way on small data sets
+            warnings.simplefilter("ignore", UserWarning)
+        train_rows, validation_rows = held_out_rows(data, fraction)
+    return _Split(train_rows, validation_rows)
+
+
+def _errors(net: MLP, params: np.ndarray, data: Dataset, rows: np.ndarray, scales: Standardizer) -> FitErrors:
+    """Errors of raw-unit ``params`` on ``rows`` of the user's data, relative to the training spread."""
+    if len(rows) == 0:
+        return FitErrors.nan()
+    part = data.subset(rows)
+    Y, J = net.value_and_jacobian(params, part.X)
+    return fit_errors(Y, J, part, scales.x_scale, scales.y_scale)
+
+
+def _fit(problem: _Problem, objective: Callable, refine_options: Optional[RefineOptions], n_particles: int,
+         iters: int, seed: Any, init_params: Optional[np.ndarray], n_threads: Optional[int], mode: str,
+         callback: Optional[Callable], progress: Optional[bool], checkpoint_path: Any,
+         checkpoint_every: Optional[int], resume: Any, pso_options: dict) -> FitResult:
     """fit() once its arguments are checked and its objective is built."""
+    net, data, train_data, scaler = problem.net, problem.data, problem.train_data, problem.scaler
 
     if resume is not None:
         if init_params is not None or pso_options:
@@ -181,7 +261,8 @@ def _fit(net: MLP, data: Dataset, train_data: Dataset, scaler: Optional[Standard
         order = np.argsort(opt.pbest_costs, kind="stable")[: refine_options.top]
         before = float(opt.best_cost)
         positions, costs, n_evals = refine_positions(net, train_data, opt.pbest_positions[order],
-                                                     refine_options.maxiter, refine_options.gtol, n_threads)
+                                                     refine_options.maxiter, refine_options.gtol, n_threads,
+                                                     alpha=problem.alpha)
         opt.update_personal_bests(order, positions, costs)
         records.append(RefineRecord(iteration, "swarm", len(order), before, float(opt.best_cost), n_evals,
                                     time.perf_counter() - start))
@@ -199,38 +280,58 @@ def _fit(net: MLP, data: Dataset, train_data: Dataset, scaler: Optional[Standard
     result = optimizer.run(objective, remaining, callback=on_iteration, progress=progress,
                            checkpoint_path=checkpoint_path, checkpoint_every=checkpoint_every)
     interrupted = result.stopped_reason == "interrupted"
-    best, train_cost = np.array(result.best_position, dtype=np.float64), float(result.best_cost)
+    candidates = np.array(result.best_position, dtype=np.float64)[None, :]
+    train_cost = float(result.best_cost)
     if refine_options is not None and refine_options.final_top and refine_options.final_maxiter \
             and not interrupted:
         try:
-            best, train_cost = _final_polish(net, train_data, optimizer, refine_options, n_threads, progress,
-                                             records, train_cost)
+            candidates, train_cost = _final_polish(problem, optimizer, refine_options, n_threads, progress,
+                                                   records, train_cost)
         except KeyboardInterrupt:
             interrupted = True  # keep the best found before the polish
-    params = scaler.to_raw_params(net, best) if scaler is not None else best
+    raw_candidates = scaler.to_raw_params(net, candidates) if scaler is not None else candidates
+    params = raw_candidates[0]
+    ensemble = None
+    if problem.ensemble_size > 1 and len(raw_candidates) > 1:
+        from swarmjac.ensemble import Ensemble
+
+        ensemble = Ensemble(net, raw_candidates[: problem.ensemble_size])
     cost = float(net.fitness(params, data, n_threads=n_threads, mode=mode))
+    # Errors relative to the spread of the training rows: the standardiser's scales (computed for the
+    # report when the trainer did not scale).
+    scales = scaler if scaler is not None else Standardizer.from_data(data.subset(problem.split.train_rows))
+    training_error = _errors(net, params, data, problem.split.train_rows, scales)
+    validation_error = _errors(net, params, data, problem.split.validation_rows, scales)
     return FitResult(net=net, params=params, cost=cost, history=result.history, optimizer=optimizer,
                      pso_result=result, scaler=scaler, train_cost=train_cost, refinements=tuple(records),
-                     interrupted=interrupted)
+                     interrupted=interrupted, training_error=training_error, validation_error=validation_error,
+                     validation_rows=problem.split.validation_rows, ensemble=ensemble, alpha=problem.alpha)
 
 
-def _final_polish(net: MLP, train_data: Dataset, optimizer: PSO, options: RefineOptions,
-                  n_threads: Optional[int], progress: Optional[bool], records: list,
-                  best_cost: float) -> tuple[np.ndarray, float]:
-    """Polish the swarm's best personal bests (refine.polish), with a progress bar when asked; the swarm
-    itself is left as the swarm phase ended."""
+def _final_polish(problem: _Problem, optimizer: PSO, options: RefineOptions, n_threads: Optional[int],
+                  progress: Optional[bool], records: list, best_cost: float) -> tuple[np.ndarray, float]:
+    """Polish the swarm's best personal bests (refine.polish_candidates) and rank them, best first: by the
+    held-out error when there is validation, else by training cost. The swarm itself is left as the swarm
+    phase ended. Returns the ranked candidates (scaled space) and the training cost of the first."""
     start = time.perf_counter()
-    bar = progress_bar(progress, 1, desc=f"L-BFGS polish of {min(options.final_top, optimizer.n_particles)}")
-    # The personal bests hold the swarm's best, so polish() returns it unless a polished point beats it.
-    best, after, n_polished, n_evals = polish(net, train_data, optimizer.pbest_positions, optimizer.pbest_costs,
-                                              options, n_threads)
-    records.append(RefineRecord(optimizer.iteration, "final", n_polished, best_cost, after, n_evals,
+    n_candidates = max(options.final_top, problem.ensemble_size)
+    bar = progress_bar(progress, 1, desc=f"L-BFGS polish of {min(n_candidates, optimizer.n_particles)}")
+    polished = polish_candidates(problem.net, problem.train_data, optimizer.pbest_positions,
+                                 optimizer.pbest_costs, options, n_threads, alpha=problem.alpha,
+                                 validation_data=problem.validation_data, n_candidates=n_candidates)
+    ranking = polished.validation_costs if problem.validation_data is not None else polished.costs
+    order = np.argsort(ranking, kind="stable")
+    after = float(polished.costs[order[0]])
+    records.append(RefineRecord(optimizer.iteration, "final", len(order), best_cost, after, polished.n_evaluations,
                                 time.perf_counter() - start))
     if bar is not None:
-        bar.set_postfix_str(f"{best_cost:.3g} -> {after:.3g}")
+        status = f"{best_cost:.3g} -> {after:.3g}"
+        if problem.validation_data is not None:
+            status += f", held-out {float(ranking[order[0]]):.3g}"
+        bar.set_postfix_str(status)
         bar.update(1)
         bar.close()
-    return best, after
+    return polished.positions[order], after
 
 
 @contextlib.contextmanager

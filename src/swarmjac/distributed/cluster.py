@@ -39,7 +39,8 @@ def _check_client(client: Any) -> None:
 def _task_threads(n_threads: Optional[int]) -> int:
     """Kernel threads of one task: None means 1 (Dask already runs one task per worker thread).
 
-    -1 is passed on as is, so that each worker resolves it to the cores of its own machine.
+    -1 is passed on as is, so that each worker resolves it (``sj.resolve_n_threads``) to what its own
+    process may use.
     """
     if n_threads is None:
         return 1

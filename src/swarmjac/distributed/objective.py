@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 import numpy as np
 
 from swarmjac._layout import check_mode
+from swarmjac.loss import check_alpha
 from swarmjac._validation import as_float_array, check_positive_int, result_dtype
 from swarmjac.data import Dataset
 from swarmjac.distributed.cluster import (_BroadcastData, _check_client, _gather_tasks,
@@ -25,9 +26,10 @@ __all__ = ["DaskObjective", "CHUNKS_PER_THREAD"]
 CHUNKS_PER_THREAD = 2
 
 
-def _fitness_chunk(positions: np.ndarray, *, net: MLP, data: Dataset, n_threads: int, mode: str) -> np.ndarray:
+def _fitness_chunk(positions: np.ndarray, *, net: MLP, data: Dataset, n_threads: int, mode: str,
+                   alpha: float = 0.0) -> np.ndarray:
     """Worker task: the fused fitness of one chunk of particles."""
-    return net.fitness(positions, data, n_threads=n_threads, mode=mode)
+    return net.fitness(positions, data, n_threads=n_threads, mode=mode, alpha=alpha)
 
 
 class DaskObjective:
@@ -59,6 +61,8 @@ class DaskObjective:
         Times a failed task is retried (``client.submit(..., retries=)``), and times an evaluation
         is submitted again if the broadcast data set was lost with its workers. A worker that dies
         mid-task is handled by Dask itself: the task runs again elsewhere.
+    alpha : float, default 0.0
+        L2 weight decay of the fitness (see :meth:`swarmjac.MLP.fitness`).
     mode : {"auto", "forward", "reverse"}, default "auto"
         Derivative accumulation of the kernel, as in :meth:`MLP.fitness`.
 
@@ -89,7 +93,7 @@ class DaskObjective:
     """
 
     def __init__(self, client: "Client", net: MLP, data: Dataset, chunk_size: Optional[int] = None,
-                 n_threads: Optional[int] = None, retries: int = 2, *, mode: str = "auto"):
+                 n_threads: Optional[int] = None, retries: int = 2, *, mode: str = "auto", alpha: float = 0.0):
         _check_client(client)
         check_net_and_data(net, data)
         if chunk_size is not None:
@@ -99,6 +103,7 @@ class DaskObjective:
         check_mode(mode)
         self.client, self.net, self.data = client, net, data
         self.chunk_size, self.n_threads, self.mode = chunk_size, n_threads, mode
+        self.alpha = check_alpha(alpha)
         self._data = _BroadcastData(client, data)
         self._data.future()
 
@@ -138,7 +143,7 @@ class DaskObjective:
             # One client.map call: the whole batch reaches the scheduler in a single message.
             return self.client.map(
                 _fitness_chunk, [positions[start:stop] for start, stop in bounds],
-                net=self.net, data=data_future, n_threads=self._task_threads, mode=self.mode,
+                net=self.net, data=data_future, n_threads=self._task_threads, mode=self.mode, alpha=self.alpha,
                 key=[f"swarmjac-fitness-{call_id}-{i}" for i in range(len(bounds))], retries=self.retries)
 
         costs = np.concatenate(_gather_tasks(self.client, self._data, submit, self.retries))
