@@ -11,11 +11,13 @@ dependencies (``pip install smt jenn``). Usage: ``python benchmarks/fit_quality.
 
 Time matching. Every column of one (row, seed) runs in the same process, one after the other, on the same
 data, with one kernel / BLAS thread (``--threads``). ``multistart`` gets exactly the default's wall time on
-that seed: it starts L-BFGS (SciPy L-BFGS-B, the options of sj.fit's polish, at most ``--multistart-maxiter``
-iterations per start) from ``net.init_params`` in the standardised space, start after start, and the start
-running when the budget runs out is cut at its next evaluation; the best point is kept, by its cost on
-held-out rows when the installed sj.fit holds rows out (``validation_fraction``; the same share, split the
-same stratified way by what each row observes), else by training cost. ``jenn`` gets ``max_iter`` from two
+that seed: batches of 4 starts from ``net.init_params`` in the standardised space, each run by swarmjac's
+batched L-BFGS (SciPy's L-BFGS-B one start at a time where swarmjac.lbfgs is missing) with sj.fit's polish
+settings and at most ``--multistart-maxiter`` steps, batch after batch; when the budget is spent, the
+L-BFGS callback stops the running batch at its next evaluation. The problem is the default fit's: the very
+rows it held out (``res.validation_rows``) and its weight decay (``res.alpha``); each start keeps its point
+of lowest held-out cost and the best start by held-out cost wins (by training cost without validation).
+``jenn`` gets ``max_iter`` from two
 short calibration fits (time per iteration and start-up cost) so that its wall time is the default's;
 ``plainpso`` gets its iterations from one calibration fit. ``gek`` and the variants are not matched: their
 own times are reported.
@@ -62,6 +64,8 @@ PSO_ONLY = {"n_particles": 200, "refine": None}
 PSO_CALIBRATION_ITERS = 50
 #: L-BFGS iterations per start of the multistart column (a start may also stop at sj.fit's gtol).
 MULTISTART_MAXITER = 2000
+#: Starts per batched L-BFGS call of the multistart column.
+MULTISTART_BATCH = 4
 #: Larger GP problems are skipped (full-gradient rows of WaterFlow and WingWeight): O(n^3) per likelihood.
 GEK_MAX_OBSERVATIONS = 2500
 #: Columns run unless --columns says otherwise, and every column known.
@@ -212,20 +216,6 @@ def relative_errors(X: np.ndarray, y: np.ndarray, dydx: np.ndarray, y_pred: np.n
     return {"values": value, "partials": float(np.mean(partials)), "partials_each": [float(p) for p in partials]}
 
 
-def stratified_holdout(data: TrainingSet, fraction: float, seed: int) -> np.ndarray:
-    """Boolean mask of held-out rows: ``fraction`` of each group of rows that observe the same quantities
-    (rounded, at least one row left for training in each group)."""
-    pattern = np.column_stack([~np.isnan(data.y), ~np.isnan(data.dydx)])
-    rng = np.random.default_rng(seed)
-    held = np.zeros(len(data.X), dtype=bool)
-    _, group = np.unique(pattern, axis=0, return_inverse=True)
-    for g in np.unique(group):
-        rows = np.flatnonzero(group == g)
-        n_held = min(int(round(fraction * rows.size)), rows.size - 1)
-        held[rng.choice(rows, n_held, replace=False)] = True
-    return held
-
-
 def ensemble_calibration(mean: np.ndarray, spread: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     """Spearman correlation of the ensemble spread with the absolute error of its mean, and the share of
     test points whose truth lies within mean +- 2 spread (values)."""
@@ -305,11 +295,12 @@ def _network_predictor(net: Any, params: np.ndarray) -> Predictor:
 
 
 def _value_error(result_errors: Any) -> Optional[float]:
-    """``res.validation_error.values`` (or a dict's "values"), None where absent."""
+    """``res.validation_error.values`` (or a dict's "values"), None where absent or NaN."""
     if result_errors is None:
         return None
     value = result_errors.get("values") if isinstance(result_errors, dict) else getattr(result_errors, "values", None)
-    return None if value is None or callable(value) else float(value)
+    # NaN: nothing of that kind held out (too few rows to validate on)
+    return None if value is None or callable(value) or not math.isfinite(float(value)) else float(value)
 
 
 def run_sj_fit(layer_sizes: list[int], data: TrainingSet, options: dict[str, Any], seed: int,
@@ -321,8 +312,11 @@ def run_sj_fit(layer_sizes: list[int], data: TrainingSet, options: dict[str, Any
         return Outcome(skipped=reason), None
     net = sj.MLP(layer_sizes, activations="tanh")
     start = time.perf_counter()
-    result = sj.fit(net, sj.Dataset(data.X, y=data.y, dydx=data.dydx), seed=seed,
-                    **merge_options({"n_threads": threads}, options))
+    try:
+        result = sj.fit(net, sj.Dataset(data.X, y=data.y, dydx=data.dydx), seed=seed,
+                        **merge_options({"n_threads": threads}, options))
+    except Exception as error:  # noqa: BLE001 - one failing column must not end a long run; say why
+        return Outcome(skipped=f"sj.fit raised {type(error).__name__}: {error}"), None
     wall = time.perf_counter() - start
     records = getattr(result, "refinements", ())
     info = {"refine_s": sum(r.wall_time for r in records if r.phase == "swarm"),
@@ -333,67 +327,125 @@ def run_sj_fit(layer_sizes: list[int], data: TrainingSet, options: dict[str, Any
 
 
 class _OutOfTime(Exception):
-    """Raised inside L-BFGS's objective when the multistart budget is spent."""
+    """Raised inside SciPy's objective when the multistart budget is spent."""
+
+
+class _StartTracker:
+    """Callback of the batched L-BFGS for the multistart column: every VALIDATE_EVERY calls it keeps each
+    start's point of lowest held-out cost and stops a start after ``patience`` calls without a lower one
+    (what sj.fit's polish does), and it stops every start once the deadline has passed."""
+
+    VALIDATE_EVERY = 10
+
+    def __init__(self, net: Any, validation: Any, starts: np.ndarray, threads: int, patience: int,
+                 deadline: float):
+        self.net, self.validation, self.threads, self.patience = net, validation, threads, patience
+        self.deadline, self.calls = deadline, 0
+        self.positions = starts.copy()
+        self.costs = (np.asarray(net.fitness(starts, validation, n_threads=threads), dtype=np.float64)
+                      if validation is not None else np.full(len(starts), np.inf))
+        self.since_better = np.zeros(len(starts), dtype=np.int64)
+
+    def check(self, x_best: np.ndarray, running: np.ndarray) -> None:
+        rows = np.flatnonzero(running)
+        if self.validation is None or rows.size == 0:
+            return
+        costs = np.asarray(self.net.fitness(x_best[rows], self.validation, n_threads=self.threads))
+        better = costs < self.costs[rows]
+        self.positions[rows[better]], self.costs[rows[better]] = x_best[rows[better]], costs[better]
+        self.since_better[rows[better]] = 0
+        self.since_better[rows[~better]] += self.VALIDATE_EVERY
+
+    def __call__(self, x_best: np.ndarray, f_best: np.ndarray, running: np.ndarray) -> Any:
+        self.calls += 1
+        if time.perf_counter() >= self.deadline:
+            return True
+        if self.validation is None or self.calls % self.VALIDATE_EVERY:
+            return None
+        self.check(x_best, running)
+        return running & (self.since_better >= self.patience) if self.patience else None
 
 
 def run_multistart(layer_sizes: list[int], data: TrainingSet, budget_s: float, seed: int, threads: int,
-                   maxiter: int = MULTISTART_MAXITER) -> Outcome:
+                   maxiter: int = MULTISTART_MAXITER, default_result: Any = None,
+                   batch: int = MULTISTART_BATCH) -> Outcome:
     """Multi-start L-BFGS without a swarm, for ``budget_s`` seconds of wall time (see the module notes).
 
-    Each start is ``net.init_params(1)`` in the standardised space (what sj.fit's swarm starts from), run
-    by SciPy's L-BFGS-B on ``net.fitness_and_gradient`` with sj.fit's polish options (``maxcor=20``,
-    ``ftol=0``, sj.RefineOptions' ``gtol``) for at most ``maxiter`` iterations; the best point each run
-    evaluates is its result. Selection: cost on held-out rows when the installed sj.fit holds rows out
-    (``validation_fraction`` > 0), else training cost.
+    The problem is the default fit's (``default_result``): the same held-out rows
+    (``res.validation_rows``), the same weight decay (``res.alpha``), the data standardised on the training
+    rows. Starts are ``net.init_params`` in the standardised space (what sj.fit's swarm starts from), in
+    batches of ``batch`` through ``swarmjac.lbfgs.minimize_batched`` with sj.fit's polish settings (20
+    pairs, ``ftol=0``, sj.RefineOptions' ``gtol`` and ``patience``; at most ``maxiter`` steps); each start
+    keeps its point of lowest held-out cost, and the best start by held-out cost wins (by training cost
+    without validation). An sj without swarmjac.lbfgs gets SciPy's L-BFGS-B, one start at a time.
     """
     start = time.perf_counter()
     deadline = start + budget_s
     net = sj.MLP(layer_sizes, activations="tanh")
-    full = sj.Dataset(data.X, y=data.y, dydx=data.dydx)
-    fraction = float(fit_parameter("validation_fraction", 0.0) or 0.0)
-    held = stratified_holdout(data, fraction, seed) if fraction > 0 else np.zeros(len(data.X), dtype=bool)
+    held = np.zeros(len(data.X), dtype=bool)
+    validation_rows = getattr(default_result, "validation_rows", None)  # None: an sj.fit without validation
+    if validation_rows is not None:
+        held[np.asarray(validation_rows, dtype=np.intp)] = True
+    alpha = float(getattr(default_result, "alpha", 0.0) or 0.0)
+    decay = {"alpha": alpha} if alpha else {}
     train = sj.Dataset(data.X[~held], y=data.y[~held], dydx=data.dydx[~held])
     scaler = Standardizer.for_network(net, train)
     scaled_train = scaler.transform(train)
     scaled_valid = scaler.transform(sj.Dataset(data.X[held], y=data.y[held], dydx=data.dydx[held])) \
         if held.any() else None
-    gtol = sj.RefineOptions().gtol
+    refine_defaults = sj.RefineOptions()
+    try:
+        from swarmjac.lbfgs import minimize_batched
+    except ImportError:
+        minimize_batched = None
     rng = np.random.default_rng(seed)
-    best_theta, best_score, n_starts, n_evals = None, math.inf, 0, 0
+    best_theta, best_score, n_starts = None, math.inf, 0
+
+    def fun(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return net.fitness_and_gradient(X, scaled_train, n_threads=threads, **decay)
 
     while True:
-        run_best = {"theta": None, "f": math.inf}
+        if minimize_batched is not None:
+            starts = net.init_params(batch, seed=rng)
+            tracker = _StartTracker(net, scaled_valid, starts, threads, getattr(refine_defaults, "patience", 0),
+                                    deadline)
+            result = minimize_batched(fun, starts, maxiter=maxiter, memory=20, gtol=refine_defaults.gtol,
+                                      ftol=0.0, callback=tracker)
+            tracker.check(result.x, np.ones(batch, dtype=bool))
+            thetas, scores = ((tracker.positions, tracker.costs) if scaled_valid is not None
+                              else (result.x, result.f))
+        else:
+            run_best = {"theta": None, "f": math.inf}
 
-        def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            nonlocal n_evals
-            if time.perf_counter() >= deadline and run_best["theta"] is not None:
-                raise _OutOfTime
-            f, g = net.fitness_and_gradient(theta, scaled_train, n_threads=threads)
-            f = float(f)
-            n_evals += 1
-            if f < run_best["f"]:
-                run_best["theta"], run_best["f"] = theta.copy(), f
-            if not math.isfinite(f):
-                return 1e300, np.zeros_like(theta)
-            return f, np.asarray(g, dtype=np.float64)
+            def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+                if time.perf_counter() >= deadline and run_best["theta"] is not None:
+                    raise _OutOfTime
+                f, g = fun(theta[None, :])
+                f = float(np.asarray(f).reshape(-1)[0])
+                if f < run_best["f"]:
+                    run_best["theta"], run_best["f"] = theta.copy(), f
+                if not math.isfinite(f):
+                    return 1e300, np.zeros_like(theta)
+                return f, np.asarray(g, dtype=np.float64).reshape(-1)
 
-        theta0 = net.init_params(1, seed=rng)[0]
-        with contextlib.suppress(_OutOfTime):
-            minimize(objective, theta0, jac=True, method="L-BFGS-B",
-                     options={"maxiter": maxiter, "maxfun": 2 * maxiter + 20, "gtol": gtol, "ftol": 0.0,
-                              "maxcor": 20})
-        n_starts += 1
-        theta = run_best["theta"]
-        score = (float(net.fitness(theta, scaled_valid, n_threads=threads)) if scaled_valid is not None
-                 else run_best["f"])
-        if score < best_score or best_theta is None:
-            best_theta, best_score = theta, score
+            with contextlib.suppress(_OutOfTime):
+                minimize(objective, net.init_params(1, seed=rng)[0], jac=True, method="L-BFGS-B",
+                         options={"maxiter": maxiter, "maxfun": 2 * maxiter + 20, "gtol": refine_defaults.gtol,
+                                  "ftol": 0.0, "maxcor": 20})
+            theta = run_best["theta"]
+            score = (float(net.fitness(theta, scaled_valid, n_threads=threads)) if scaled_valid is not None
+                     else run_best["f"])
+            thetas, scores = theta[None, :], np.array([score])
+        n_starts += len(thetas)
+        winner = int(np.argmin(scores))
+        if best_theta is None or scores[winner] < best_score:
+            best_theta, best_score = np.array(thetas[winner]), float(scores[winner])
         if time.perf_counter() >= deadline:
             break
     wall = time.perf_counter() - start
     params = scaler.to_raw_params(net, best_theta)
     return Outcome(_network_predictor(net, params), wall,
-                   {"n_starts": n_starts, "n_evaluations": n_evals, "budget_s": budget_s,
+                   {"n_starts": n_starts, "budget_s": budget_s, "alpha": alpha,
                     "selected_by": "validation cost" if scaled_valid is not None else "training cost"})
 
 
@@ -548,7 +600,7 @@ def _run_task(task: Task) -> dict[str, Any]:
             outcomes[column] = Outcome(skipped="needs the default column's wall time")
         elif column == "multistart":
             outcomes[column] = run_multistart(layer_sizes, data, default_wall, fit_seed, task.threads,
-                                              task.multistart_maxiter)
+                                              task.multistart_maxiter, default_result)
         elif column == "plainpso":
             outcomes[column] = run_plainpso(layer_sizes, data, default_wall, fit_seed, task.threads, base)
         elif column == "jenn":

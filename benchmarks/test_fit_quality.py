@@ -79,14 +79,6 @@ def test_metrics_against_hand_computed():
     assert errors["partials"] == pytest.approx(0.75)
 
 
-def test_stratified_holdout_keeps_each_kind_of_row():
-    problem = fq.get_problem("demo")
-    data = fq.make_training_set(problem, 30, seed=0)  # 10 value rows, 10 per partial
-    held = fq.stratified_holdout(data, 0.2, seed=1)
-    assert held.sum() == 6
-    assert (~np.isnan(data.y[held])).sum() == 2 and np.all((~np.isnan(data.dydx[held])).sum(axis=0) == 2)
-
-
 def test_ensemble_calibration_by_hand():
     truth = np.zeros(4)
     mean = np.array([0.1, -0.2, 0.3, 1.0])
