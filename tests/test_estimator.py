@@ -392,3 +392,85 @@ for attempt in ("import swarmjac.estimator", "swarmjac.Regressor"):
 
 def test_exported_lazily():
     assert sj.Regressor is Regressor
+
+
+# ----- held-out selection, weight decay and ensembles -----
+
+def test_selection_defaults_are_sj_fit_defaults():
+    defaults = {name: parameter.default for name, parameter in inspect.signature(sj.fit).parameters.items()}
+    reg = Regressor()
+    for name in ("alpha", "validation_fraction", "ensemble_size"):
+        assert getattr(reg, name) == defaults[name], name
+    assert defaults["ensemble_size"] == 1
+
+
+@pytest.fixture(scope="module")
+def ensemble_fit():
+    rng = np.random.default_rng(8)
+    X = rng.uniform(-1, 1, size=(60, 2))
+    settings = dict(n_particles=16, max_iter=15, random_state=2, n_threads=1, ensemble_size=3,
+                    validation_fraction=0.25, alpha=1e-4)
+    reg = Regressor((5,), **settings).fit(X, smooth(X), dydx=smooth_gradient(X))
+    return reg, X
+
+
+def test_ensemble_settings_are_passed_to_sj_fit(ensemble_fit):
+    reg, X = ensemble_fit
+    data = sj.Dataset(X, smooth(X)[:, None], dydx=smooth_gradient(X)[:, None, :])
+    res = sj.fit(sj.MLP([2, 5, 1]), data, n_particles=16, iters=15, seed=2, n_threads=1, ensemble_size=3,
+                 validation_fraction=0.25, alpha=1e-4, scale=reg.scale, refine=reg.refine)
+    assert isinstance(reg.ensemble_, sj.Ensemble) and reg.ensemble_.size == 3
+    assert reg.ensemble_ == res.ensemble
+    np.testing.assert_array_equal(reg.params_, res.params)
+    for attribute in ("values", "partials"):  # (assert_equal: NaN equals NaN)
+        np.testing.assert_equal(getattr(reg.training_error_, attribute), getattr(res.training_error, attribute))
+        np.testing.assert_equal(getattr(reg.validation_error_, attribute),
+                                getattr(res.validation_error, attribute))
+
+
+def test_predict_return_std_is_the_members_mean_and_spread(ensemble_fit):
+    reg, X = ensemble_fit
+    members = reg.ensemble_.members
+    Y = np.stack([reg.net_.predict(theta, X)[:, 0] for theta in members])
+    J = np.stack([reg.net_.value_and_jacobian(theta, X)[1][:, 0, :] for theta in members])
+    mean, spread = reg.predict(X, return_std=True)
+    assert mean.shape == spread.shape == (60,)  # 1-D y: 1-D outputs, as predict
+    np.testing.assert_allclose(mean, Y.mean(axis=0), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(spread, Y.std(axis=0), rtol=1e-10, atol=1e-14)
+    np.testing.assert_array_equal(reg.predict(X), mean)
+    jacobian, jacobian_spread = reg.predict_jacobian(X, return_std=True)
+    assert jacobian.shape == jacobian_spread.shape == (60, 2)
+    np.testing.assert_allclose(jacobian, J.mean(axis=0), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(jacobian_spread, J.std(axis=0), rtol=1e-10, atol=1e-14)
+    np.testing.assert_array_equal(reg.predict_jacobian(X), jacobian)
+    assert np.all(spread >= 0) and np.any(spread > 0)
+    assert reg.score(X, smooth(X)) == pytest.approx(1 - np.sum((smooth(X) - mean) ** 2)
+                                                    / np.sum((smooth(X) - smooth(X).mean()) ** 2))
+
+
+def test_return_std_of_one_network_is_an_error_and_errors_are_reported():
+    X = np.random.default_rng(9).uniform(-1, 1, size=(30, 2))
+    y = np.column_stack([smooth(X), X[:, 0]])
+    reg = Regressor((4,), n_particles=10, max_iter=5, random_state=0, n_threads=1).fit(X, y)
+    assert reg.ensemble_ is None
+    for method in (reg.predict, reg.predict_jacobian):
+        with pytest.raises(ValueError, match="return_std=True needs an ensemble: this model is one network "
+                                             r"\(fitted with ensemble_size=1\)"):
+            method(X, return_std=True)
+        with pytest.raises(TypeError, match="return_std must be True or False, got int"):
+            method(X, return_std=1)
+    assert reg.predict(X).shape == (30, 2) and reg.predict_jacobian(X).shape == (30, 2, 2)
+    assert np.isfinite(reg.training_error_.values)
+    assert np.isnan(reg.training_error_.partials)  # no partial observed
+
+
+def test_ensemble_multi_output_shapes_and_pickle():
+    X = np.random.default_rng(10).uniform(-1, 1, size=(40, 3))
+    y = np.column_stack([smooth(X), X[:, 2]])
+    reg = Regressor((4,), n_particles=10, max_iter=5, random_state=0, n_threads=1, ensemble_size=2).fit(X, y)
+    mean, spread = reg.predict(X, return_std=True)
+    jacobian, jacobian_spread = reg.predict_jacobian(X, return_std=True)
+    assert mean.shape == spread.shape == (40, 2) and jacobian.shape == jacobian_spread.shape == (40, 2, 3)
+    loaded = pickle.loads(pickle.dumps(reg))
+    assert loaded.ensemble_ == reg.ensemble_
+    np.testing.assert_array_equal(loaded.predict(X, return_std=True)[1], spread)

@@ -473,6 +473,23 @@ def test_model_file_of_version_0_1_0_still_loads():
     assert metadata == {"cost": 0.125, "inputs": ["a", "b"], "outputs": ["f"], "iterations": 7}
 
 
+
+def test_model_file_of_version_0_1_0_loads_as_an_ensemble_of_one():
+    ensemble, metadata = sj.load_ensemble(FIXTURES / "model-0.1.0.npz", with_metadata=True)
+    assert ensemble.size == 1 and ensemble.net.layer_sizes == (2, 3, 1)
+    np.testing.assert_array_equal(ensemble.members[0], np.linspace(-1.0, 1.0, 13))
+    assert metadata["cost"] == 0.125
+
+
+def test_single_model_file_content_is_unchanged_by_ensembles(tmp_path):
+    """A single-model file holds what it held before ensembles: params (n_params,), no ensemble_size."""
+    net = sj.MLP([2, 3, 1])
+    path = tmp_path / "model.npz"
+    sj.save(path, net, np.linspace(-1.0, 1.0, 13), cost=0.125)
+    arrays, meta = load_npz(path, kind=modelfile.MODEL_KIND)
+    assert arrays["params"].shape == (13,)
+    assert meta == {"network": net.to_dict(), "extra": {"cost": 0.125}}
+
 # ----- CSV tables (csvfile.py) -----
 
 def test_read_csv_parses_like_float_with_empty_cells_as_nan(tmp_path):

@@ -8,7 +8,7 @@ from scipy.optimize import minimize, rosen, rosen_der
 from threadpoolctl import threadpool_limits
 
 import swarmjac as sj
-from swarmjac.lbfgs import LBFGSStatus, minimize_batched
+from swarmjac.lbfgs import LBFGSStatus, _PairMemory, minimize_batched
 
 from conftest import random_dataset
 
@@ -49,6 +49,48 @@ def scipy_best(fun1, x0: np.ndarray, budget: int, memory: int = 10) -> float:
     return min(costs[:budget])
 
 
+# ---------------------------------------------------------------- the direction
+
+def two_loop_reference(g: np.ndarray, pairs: list) -> np.ndarray:
+    """The textbook two-loop recursion for one particle, pairs oldest first."""
+    q, alphas = g.copy(), []
+    for s, y in reversed(pairs):
+        alphas.append(s @ q / (s @ y))
+        q -= alphas[-1] * y
+    s, y = pairs[-1]
+    q *= (s @ y) / (y @ y)
+    for (s, y), alpha in zip(pairs, reversed(alphas)):
+        q += (alpha - y @ q / (s @ y)) * s
+    return -q
+
+
+def test_the_direction_is_the_two_loop_recursion_over_the_last_pairs():
+    rng = np.random.default_rng(9)
+    dim, memory, n_added = 6, 4, [0, 2, 7, 4]      # 7 > memory: the ring wraps around
+    A = rng.normal(size=(dim, dim))
+    A = A @ A.T + dim * np.eye(dim)                 # SPD, so every pair has s . y > 0
+    store = _PairMemory(len(n_added), memory, dim)
+    history: list = [[] for _ in n_added]
+    for step in range(max(n_added)):
+        rows = np.array([k for k, n in enumerate(n_added) if step < n])
+        s = rng.normal(size=(rows.size, dim))
+        y = s @ A
+        store.add(rows, s, y, np.einsum("kd,kd->k", s, y))
+        for k, sk, yk in zip(rows, s, y):
+            history[k].append((sk, yk))
+    g = rng.normal(size=(len(n_added), dim))
+    for rows in (np.arange(len(n_added)), np.array([2]), np.array([1, 3])):
+        direction = store.direction(rows, g[rows])
+        for row, k in enumerate(rows):
+            if n_added[k] == 0:
+                assert np.array_equal(direction[row], -g[k])
+            else:
+                np.testing.assert_allclose(direction[row], two_loop_reference(g[k], history[k][-memory:]),
+                                           rtol=1e-12, atol=1e-14)
+    store.reset(np.array([2]))
+    assert np.array_equal(store.direction(np.array([2]), g[2:3])[0], -g[2])
+
+
 # ---------------------------------------------------------------- accuracy
 
 def test_convex_quadratics_reach_the_exact_minimiser():
@@ -75,14 +117,16 @@ def test_rosenbrock_from_the_standard_start_converges_to_ones(dim):
 
 
 # ---------------------------------------------------------------- against SciPy, same evaluation budget
-# Both minimise the same function from the same start with memory 10 and no stopping rule but the budget;
-# paths on non-convex problems differ, so we assert on the median over starts of log10(ours / SciPy's) best
-# cost (measured medians: -0.007 to 0.000), and per start no worse than a factor 2 (measured at most 1.2).
+# Both minimise the same function from the same starts with memory 10 and no stopping rule but the budget.
+# Paths on non-convex problems differ start by start, so we assert on the median over 12 starts of
+# log10(our best cost / SciPy's best cost), costs below 1e-10 counting as a tie. Measured over 5 seeds per
+# case: network medians <= 0.010 (worst single start 0.195, a factor 1.6), Rosenbrock medians <= 0.000
+# (single starts swing both ways by orders of magnitude in the curved valley, so only the median is used).
 
-def _assert_as_good_as_scipy(ours: np.ndarray, theirs: np.ndarray) -> None:
-    log_ratio = np.log10(np.maximum(ours, 1e-20) / np.maximum(theirs, 1e-20))   # below 1e-20: a tie
-    assert np.median(log_ratio) <= 0.02, log_ratio
-    assert log_ratio.max() <= np.log10(2.0), log_ratio
+def _assert_as_good_as_scipy(ours: np.ndarray, theirs: np.ndarray, worst_factor: float = np.inf) -> None:
+    log_ratio = np.log10(np.maximum(ours, 1e-10) / np.maximum(theirs, 1e-10))
+    assert np.median(log_ratio) <= 0.03, log_ratio
+    assert log_ratio.max() <= np.log10(worst_factor), log_ratio
 
 
 @pytest.mark.parametrize("dim, budget", [(2, 40), (5, 60), (10, 60)])
@@ -107,7 +151,7 @@ def test_as_good_as_scipy_on_network_fitness_for_the_same_evaluations(layers, ac
     assert (res.nfev == budget).all()
     theirs = np.array([scipy_best(lambda th: net.fitness_and_gradient(th, data, n_threads=1), x, budget)
                        for x in starts])
-    _assert_as_good_as_scipy(res.f, theirs)
+    _assert_as_good_as_scipy(res.f, theirs, worst_factor=3.0)
 
 
 # ---------------------------------------------------------------- batch independence
@@ -142,30 +186,45 @@ def test_quadratic_batch_matches_single_runs_bit_for_bit():
 
 # ---------------------------------------------------------------- non-finite values, starts at a minimum
 
-def test_non_finite_oracle_values_do_not_poison_the_others():
+def test_non_finite_values_and_failed_line_searches_do_not_poison_the_others():
     # Row 0: inf at the start. Row 1: a wall of inf (or NaN gradients) at x[0] > 0.5, minimum beyond it.
-    # Row 2: NaN cost everywhere except the start. Row 3: an ordinary quadratic.
+    # Row 2: NaN cost everywhere except the start. Row 3: Rosenbrock. Row 4: the gradient turns
+    # wrong near the minimum, so its line search fails, it retries with no pairs while the others have some,
+    # and gives up.
     def fun(X, rows):
         f = ((X - 1.0) ** 2).sum(axis=1)
         G = 2.0 * (X - 1.0)
+        if (rows == 3).any():
+            f[rows == 3], G[rows == 3] = rosenbrock(X[rows == 3])  # a long run beside the others
         f[rows == 0] = np.inf
         wall = (rows == 1) & (X[:, 0] > 0.5)
         f[wall] = np.inf
         G[wall] = np.nan
         moved = (rows == 2) & (np.abs(X).max(axis=1) > 0)
         f[moved] = np.nan
+        ill = rows == 4
+        f[ill] = ((X[ill] - 1.0) ** 2 * [1.0, 10.0, 100.0]).sum(axis=1)
+        G[ill] = 2.0 * (X[ill] - 1.0) * [1.0, 10.0, 100.0]
+        wrong = ill & (f < 0.5)
+        G[wrong] = -G[wrong]
         return f, G
 
-    res = minimize_batched(fun, np.zeros((4, 3)), maxiter=200, pass_rows=True)
+    starts = np.zeros((5, 3))
+    starts[3] = [-3.0, 4.0, 2.0]
+    res = minimize_batched(fun, starts, maxiter=500, gtol=1e-10, ftol=0, pass_rows=True)
     assert res.status[0] == LBFGSStatus.NON_FINITE_START and res.nfev[0] == 1 and res.f[0] == np.inf
     assert np.array_equal(res.x[0], np.zeros(3))
     assert np.isfinite(res.f[1]) and res.f[1] < 3.0 and res.x[1, 0] <= 0.5
     assert res.status[2] == LBFGSStatus.LINE_SEARCH_FAILED and res.f[2] == 3.0
     assert np.array_equal(res.x[2], np.zeros(3))
-    assert res.status[3] == LBFGSStatus.GTOL
-    np.testing.assert_allclose(res.x[3], np.ones(3), atol=1e-6)
-    alone = minimize_batched(lambda X, rows: fun(X, rows + 3), np.zeros((1, 3)), maxiter=200, pass_rows=True)
-    assert np.array_equal(alone.x[0], res.x[3]) and alone.nfev[0] == res.nfev[3]
+    assert res.nfev[3] > res.nfev[4]
+    np.testing.assert_allclose(res.x[3], np.ones(3), atol=1e-4)
+    assert res.status[4] == LBFGSStatus.LINE_SEARCH_FAILED and res.f[4] < 0.5
+    for k in range(5):     # each row alone: the same result, bit for bit
+        alone = minimize_batched(lambda X, rows: fun(X, rows + k), starts[k:k + 1], maxiter=500, gtol=1e-10,
+                                 ftol=0, pass_rows=True)
+        assert np.array_equal(alone.x[0], res.x[k]) and alone.nfev[0] == res.nfev[k]
+        assert alone.status[0] == res.status[k]
 
 
 def test_a_particle_at_a_minimum_stops_at_once():
@@ -221,6 +280,17 @@ def test_the_callback_sees_the_best_points_and_can_stop_the_run():
     res = minimize_batched(rosenbrock, np.random.default_rng(8).normal(size=(3, 2)), callback=callback)
     assert len(calls) == 5 and calls[0][:2] == ((3, 2), (3,))
     assert (res.status == LBFGSStatus.CALLBACK).all() and res.n_calls == 6
+
+
+def test_a_callback_mask_stops_only_the_particles_it_marks():
+    starts = np.random.default_rng(10).uniform(-2, 2, size=(3, 2))
+    stop_first = lambda x_best, f_best, running: np.array([True, False, False])  # noqa: E731
+    res = minimize_batched(rosenbrock, starts, callback=stop_first, gtol=1e-8)
+    alone = minimize_batched(rosenbrock, starts[1:], gtol=1e-8)
+    assert res.status[0] == LBFGSStatus.CALLBACK and res.nfev[0] == 2
+    assert np.array_equal(res.x[1:], alone.x) and np.array_equal(res.status[1:], alone.status)
+    with pytest.raises(ValueError, match=r"bool mask of shape \(3,\), got shape \(2,\)"):
+        minimize_batched(rosenbrock, starts, callback=lambda *a: np.array([True, False]))
 
 
 def test_memory_one_and_float32_starts_work():

@@ -8,7 +8,8 @@ from swarmjac.activations import ACTIVATIONS
 from swarmjac.data import Dataset
 from swarmjac.network import MLP, Objective
 from swarmjac.pso import PSO, PSOHistory, PSOResult
-from swarmjac.modelfile import load, save
+from swarmjac.ensemble import Ensemble
+from swarmjac.modelfile import load, load_ensemble, save
 from swarmjac.scaling import Standardizer
 from swarmjac.refine import RefineOptions
 from swarmjac.results import FitResult
@@ -52,6 +53,7 @@ def __getattr__(name: str):
 __all__ = [
     "ACTIVATIONS",
     "Dataset",
+    "Ensemble",
     "FitResult",
     "MLP",
     "Objective",
@@ -63,6 +65,7 @@ __all__ = [
     "__version__",
     "fit",
     "load",
+    "load_ensemble",
     "resolve_n_threads",
     "save",
 ]

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import importlib
 import importlib.util
+import inspect
 import logging
 import os
 import sys
@@ -67,6 +68,49 @@ def _add_training_options(parser: argparse.ArgumentParser, particles: int, iters
                          help="L-BFGS iterations of the final polish of each of the best particles")
 
 
+#: swarmjac fit's options for held-out selection, weight decay and ensembles:
+#: (flag, sj.fit keyword, type, metavar, help).
+_SELECTION_OPTIONS = (
+    ("--validation-fraction", "validation_fraction", float, "FRACTION",
+     "share of the observations held out (stratified by what a row observes) to select the model; 0: none"),
+    ("--alpha", "alpha", float, "ALPHA", "L2 weight decay in the standardised space (as scikit-learn's "
+                                         "MLPRegressor)"),
+    ("--ensemble-size", "ensemble_size", int, "K",
+     "K > 1 keeps the best K candidates (selected on the held-out data) as an ensemble: the model file "
+     "then holds K members, and 'swarmjac predict' writes their mean and spread"),
+)
+
+
+def _add_selection_options(parser: argparse.ArgumentParser) -> None:
+    import swarmjac as sj
+
+    from swarmjac.training import DEFAULT_ALPHA, DEFAULT_VALIDATION_FRACTION
+
+    # None leaves the choice to sj.fit: its defaults are shown, never repeated here.
+    defaults = {name: parameter.default for name, parameter in inspect.signature(sj.fit).parameters.items()}
+    defaults["alpha"] = DEFAULT_ALPHA if defaults["alpha"] is None else defaults["alpha"]
+    if defaults["validation_fraction"] is None:
+        defaults["validation_fraction"] = f"{DEFAULT_VALIDATION_FRACTION} when that holds out enough rows, else 0"
+    group = parser.add_argument_group("model selection", "held-out validation, weight decay and ensembles")
+    for flag, keyword, kind, metavar, text in _SELECTION_OPTIONS:
+        shown = f"default {defaults[keyword]}"
+        group.add_argument(flag, dest=keyword, type=kind, metavar=metavar, default=None, help=f"{text} ({shown})")
+
+
+def _selection_options(args: argparse.Namespace) -> dict:
+    """The sj.fit keywords of the model-selection options the user gave (the others keep sj.fit's defaults)."""
+    return {keyword: getattr(args, keyword) for _, keyword, *_ in _SELECTION_OPTIONS
+            if getattr(args, keyword) is not None}
+
+
+def _format_errors(errors) -> str:
+    """'values 0.0123, partials 0.456' from a FitErrors (NaN, shown as '-': nothing of that kind observed)."""
+    def number(value: float) -> str:
+        return "-" if value is None or not np.isfinite(value) else f"{value:.6g}"
+
+    return f"values {number(errors.values)}, partials {number(errors.partials)}"
+
+
 def _trainer_options(args: argparse.Namespace) -> dict:
     """sj.fit's scale= and refine= from the trainer options."""
     if args.refine == "none":
@@ -112,10 +156,16 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--resume", default=None, help="continue from this checkpoint (same data and network)")
     fit.add_argument("--plot", default=None, help="also save a plot of the fit to this file (needs matplotlib)")
     _add_training_options(fit, particles=50, iters=200)
+    _add_selection_options(fit)
     _add_dask_options(fit)
 
-    predict = sub.add_parser("predict", help="evaluate a saved model on the points of a CSV file")
-    predict.add_argument("model", help="model file written by 'swarmjac fit' or 'swarmjac demo'")
+    predict = sub.add_parser(
+        "predict", help="evaluate a saved model on the points of a CSV file",
+        description="Evaluate a saved model on the points of a CSV file. For an ensemble (swarmjac fit "
+                    "--ensemble-size K > 1) the value and partial columns hold the members' mean, and a column "
+                    "std(<name>) after them holds the members' standard deviation for each.")
+    predict.add_argument("model", help="model file written by 'swarmjac fit' or 'swarmjac demo' (one model or "
+                                       "an ensemble)")
     predict.add_argument("points", help="CSV with the model's input columns")
     predict.add_argument("--jacobian", action="store_true", help="also write the partial derivatives")
     predict.add_argument("--output", "-o", default=None, help="output CSV (default: standard output)")
@@ -196,20 +246,37 @@ def _run_fit(args: argparse.Namespace) -> int:
         print(f"data: {data}", file=sys.stderr)
         print(f"network: {net} ({net.n_params} parameters)", file=sys.stderr)
     options = {} if args.resume is not None else {"topology": args.topology}
+    selection = _selection_options(args)
+    if selection and args.islands is not None:
+        raise CLIError(f"{', '.join(_flag(keyword) for keyword in selection)}: not supported with --islands")
     fit_arguments = dict(n_particles=args.particles, iters=args.iters, seed=args.seed, n_threads=args.threads,
                          progress=_progress(args.quiet), checkpoint_path=args.checkpoint,
                          checkpoint_every=args.checkpoint_every if args.checkpoint else None,
-                         resume=args.resume, **_trainer_options(args), **options)
+                         resume=args.resume, **_trainer_options(args), **selection, **options)
     if _uses_dask(args):
         result = _fit_on_dask(args, net, data, fit_arguments)
     else:
         result = sj.fit(net, data, **fit_arguments)
-    sj.save(args.out, net, result.params, cost=result.cost, inputs=list(data.input_names),
-            outputs=list(data.output_names), iterations=result.pso_result.n_iterations)
+    metadata = dict(cost=result.cost, inputs=list(data.input_names), outputs=list(data.output_names),
+                    iterations=result.pso_result.n_iterations)
+    ensemble = getattr(result, "ensemble", None)
+    if ensemble is None and (args.ensemble_size or 1) > 1:
+        print(f"no ensemble: the run ended before its final polish gave {args.ensemble_size} candidates; "
+              f"saving the best model alone", file=sys.stderr)
+    if ensemble is not None:
+        sj.save(args.out, ensemble, **metadata)
+    else:
+        sj.save(args.out, net, result.params, **metadata)
     interrupted = result.stopped_reason == "interrupted"
     print(f"{'interrupted after' if interrupted else 'done:'} {result.pso_result.n_iterations} iterations, "
-          f"best fitness {result.cost:.6g}; model saved to {args.out}"
+          f"best fitness {result.cost:.6g}; "
+          + (f"ensemble of {ensemble.size} models" if ensemble is not None else "model")
+          + f" saved to {args.out}"
           + (f", checkpoint in {args.checkpoint}" if args.checkpoint else ""), file=sys.stderr)
+    for label, attribute in (("training", "training_error"), ("validation", "validation_error")):
+        errors = getattr(result, attribute, None)  # an island-model result may carry none
+        if errors is not None:
+            print(f"{label} error (RMSE / spread of the data): {_format_errors(errors)}", file=sys.stderr)
     if args.plot:
         _save_plot(net, result, data, args.plot)
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
@@ -332,11 +399,17 @@ def _fit_islands(args: argparse.Namespace, net, data, client):
                       topology=args.topology, callback=report, **_trainer_options(args))
 
 
+def _flag(keyword: str) -> str:
+    return "--" + keyword.replace("_", "-")
+
+
 def _run_predict(args: argparse.Namespace) -> int:
     import swarmjac as sj
     from swarmjac.csvfile import read_csv, write_csv
 
-    net, params, metadata = sj.load(args.model, with_metadata=True)  # one read of the file
+    # One read of the file, a single model or an ensemble (a single model is an ensemble of one member).
+    ensemble, metadata = sj.load_ensemble(args.model, with_metadata=True)
+    net = ensemble.net
     inputs = _model_names(metadata, "inputs", net.d_in, [f"x{j + 1}" for j in range(net.d_in)], args.model)
     outputs = _model_names(metadata, "outputs", net.d_out,
                            ["y"] if net.d_out == 1 else [f"y{k + 1}" for k in range(net.d_out)], args.model)
@@ -351,14 +424,22 @@ def _run_predict(args: argparse.Namespace) -> int:
     X = table[:, [header.index(name) for name in inputs]]
     if not np.all(np.isfinite(X)):
         raise CLIError(f"{args.points}: input columns must be filled with finite numbers")
-    columns = list(inputs) + list(outputs)
+    # Columns: inputs, (mean) values, [(mean) partials d<output>/d<input>], and for an ensemble of more than
+    # one member the spreads std(<column>) of each predicted column, in the same order.
+    predicted = list(outputs)
     if args.jacobian:
-        Y, J = net.value_and_jacobian(params, X)
-        columns += [f"d{o}/d{i}" for o in outputs for i in inputs]
-        block = np.hstack([X, Y, J.reshape(len(X), -1)])
+        predicted += [f"d{o}/d{i}" for o in outputs for i in inputs]
+    spread = ensemble.size > 1
+    columns = list(inputs) + predicted + ([f"std({name})" for name in predicted] if spread else [])
+    if args.jacobian:
+        Y, J, *spreads = ensemble.value_and_jacobian(X, return_std=spread)
+        parts = [X, Y, J.reshape(len(X), -1)]
+        if spread:
+            parts += [spreads[0], spreads[1].reshape(len(X), -1)]
     else:
-        block = np.hstack([X, net.predict(params, X)])
-    write_csv(args.output if args.output else sys.stdout, columns, block)
+        predictions = ensemble.predict(X, return_std=spread)
+        parts = [X, *predictions] if spread else [X, predictions]
+    write_csv(args.output if args.output else sys.stdout, columns, np.hstack(parts))
     return EXIT_OK
 
 

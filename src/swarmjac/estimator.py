@@ -5,6 +5,7 @@ module imports scikit-learn (``swarmjac`` loads it on first use of ``sj.Regresso
 """
 from __future__ import annotations
 
+import inspect
 import numbers
 from typing import Any, Optional
 
@@ -27,6 +28,9 @@ __all__ = ["Regressor"]
 
 # The message scikit-learn's check_requires_y_none looks for.
 _Y_REQUIRED = "requires y to be passed, but the target y is None"
+
+# sj.fit's defaults, the estimator's defaults for the same settings (read, never repeated).
+_FIT_DEFAULTS = {name: parameter.default for name, parameter in inspect.signature(sj_fit).parameters.items()}
 
 
 def _as_seed(random_state: Any) -> Any:
@@ -67,6 +71,17 @@ class Regressor(RegressorMixin, BaseEstimator):
         ``sj.fit`` takes them (a version without them trains by plain PSO on unscaled data).
     value_weight, derivative_weight : float, default 1.0
         Weights of the value and the derivative term of the fitness (see :class:`swarmjac.Dataset`).
+    alpha : float or None, default None
+        L2 weight decay in the standardised space, as scikit-learn's ``MLPRegressor(alpha=...)``
+        (``sj.fit(alpha=...)``; None: its default, ``swarmjac.training.DEFAULT_ALPHA``).
+    validation_fraction : float or None, default None
+        Share of the observations held out (stratified by what a row observes) to select the model, as
+        ``MLPRegressor(validation_fraction=...)``; 0 trains on every row (``sj.fit(validation_fraction=...)``;
+        None: its default, ``swarmjac.training.DEFAULT_VALIDATION_FRACTION`` when the data are large enough).
+    ensemble_size : int, default 1
+        K > 1 keeps the best K candidates, selected on the held-out data, as an ensemble
+        (``sj.fit(ensemble_size=...)``): ``predict`` and ``predict_jacobian`` then return the members' mean,
+        and with ``return_std=True`` their spread.
     random_state : int, numpy.random.Generator, numpy.random.RandomState or None, default None
         Seed of the initial swarm and the optimiser: the same int gives the same fit (and the same as
         ``sj.fit(..., seed=random_state)``).
@@ -85,6 +100,13 @@ class Regressor(RegressorMixin, BaseEstimator):
         The network, ``[n_features_in_, *hidden_layer_sizes, n_outputs_]``.
     params_ : ndarray of shape (net_.n_params,)
         Its fitted weights (layout in :class:`swarmjac.MLP`); ``net_.predict(params_, X)`` works on raw X.
+        With ``ensemble_size > 1``, the best single member.
+    ensemble_ : swarmjac.Ensemble or None
+        The K members when ``ensemble_size > 1`` (what ``predict`` averages), else None.
+    training_error_, validation_error_ : FitErrors
+        Errors of ``params_`` on the training and on the held-out rows, ``values`` and ``partials``: RMSE
+        relative to the spread of the training data (see ``sj.FitResult``); NaN where nothing of that kind
+        was observed or held out.
     cost_ : float
         Training fitness of ``params_``.
     history_ : swarmjac.PSOHistory
@@ -110,11 +132,22 @@ class Regressor(RegressorMixin, BaseEstimator):
     >>> reg.predict_jacobian(X[:2]).round(3)
     array([[3.],
            [3.]])
+
+    An ensemble says where its members disagree:
+
+    >>> X = np.linspace(0, 1, 30)[:, None]
+    >>> ens = Regressor((4,), n_particles=20, max_iter=20, ensemble_size=3, random_state=0).fit(X, np.sin(3 * X[:, 0]))
+    >>> mean, spread = ens.predict([[0.5], [3.0]], return_std=True)   # 3.0 is far outside the data
+    >>> bool(spread[1] > spread[0])
+    True
     """
 
     def __init__(self, hidden_layer_sizes: Any = (16, 16), activation: Any = "tanh", *,
                  n_particles: int = 50, max_iter: int = 200, refine: Any = "lbfgs",
                  scale: bool = True, value_weight: float = 1.0, derivative_weight: float = 1.0,
+                 alpha: Any = _FIT_DEFAULTS["alpha"],
+                 validation_fraction: float = _FIT_DEFAULTS["validation_fraction"],
+                 ensemble_size: int = _FIT_DEFAULTS["ensemble_size"],
                  random_state: Any = None, n_threads: Optional[int] = None,
                  pso_options: Optional[dict] = None, verbose: bool = False):
         # scikit-learn's rule: store the arguments as given; fit validates them.
@@ -126,6 +159,9 @@ class Regressor(RegressorMixin, BaseEstimator):
         self.scale = scale
         self.value_weight = value_weight
         self.derivative_weight = derivative_weight
+        self.alpha = alpha
+        self.validation_fraction = validation_fraction
+        self.ensemble_size = ensemble_size
         self.random_state = random_state
         self.n_threads = n_threads
         self.pso_options = pso_options
@@ -214,11 +250,15 @@ class Regressor(RegressorMixin, BaseEstimator):
             raise TypeError(f"pso_options must be a dict or None, got {type(self.pso_options).__name__}")
         options = dict(self.pso_options or {})
         result = sj_fit(net, data, scale=self.scale, refine=self.refine, n_particles=self.n_particles,
-                        iters=self.max_iter,
+                        iters=self.max_iter, alpha=self.alpha, validation_fraction=self.validation_fraction,
+                        ensemble_size=self.ensemble_size,
                         seed=_as_seed(self.random_state), n_threads=self.n_threads,
                         progress=bool(self.verbose), **options)
         self.net_ = net
         self.params_ = np.asarray(result.params, dtype=np.float64)
+        self.ensemble_ = result.ensemble
+        self.training_error_ = result.training_error
+        self.validation_error_ = result.validation_error
         self.cost_ = float(result.cost)
         self.history_ = result.history
         self.n_iter_ = int(result.pso_result.n_iterations)
@@ -273,17 +313,29 @@ class Regressor(RegressorMixin, BaseEstimator):
 
     # ----- predictions -----
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted values.
+    def predict(self, X: Any, return_std: bool = False) -> Any:
+        """Predicted values: the fitted network's, or the ensemble members' mean.
 
         Parameters
         ----------
         X : array_like of shape (n_samples, n_features)
+        return_std : bool, default False
+            Also return the spread of the ensemble members (standard deviation, ``ddof=0``; see
+            :class:`swarmjac.Ensemble`), as ``GaussianProcessRegressor.predict(return_std=True)``. Needs a
+            model fitted with ``ensemble_size > 1``: a single network has no spread to report, and zeros would
+            read as certainty, so a ValueError says so.
 
         Returns
         -------
-        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             1-D when ``fit`` got 1-D ``y``.
+        y_std : ndarray of the same shape
+            Only with ``return_std=True``.
+
+        Raises
+        ------
+        ValueError
+            For ``return_std=True`` on a model fitted with ``ensemble_size=1``.
 
         Examples
         --------
@@ -295,21 +347,38 @@ class Regressor(RegressorMixin, BaseEstimator):
         array([0.5])
         """
         check_is_fitted(self)
+        self._check_return_std(return_std)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        values = self.net_.predict(self.params_, X, n_threads=self.n_threads)
-        return values[:, 0] if self._one_d_output else values
+        if self.ensemble_ is None:
+            outputs = (self.net_.predict(self.params_, X, n_threads=self.n_threads),)
+        elif return_std:
+            outputs = self.ensemble_.predict(X, return_std=True, n_threads=self.n_threads)
+        else:
+            outputs = (self.ensemble_.predict(X, n_threads=self.n_threads),)
+        outputs = tuple(values[:, 0] if self._one_d_output else values for values in outputs)
+        return outputs if return_std else outputs[0]
 
-    def predict_jacobian(self, X: Any) -> np.ndarray:
-        """Predicted partial derivatives ``d prediction_k / d x_j``.
+    def predict_jacobian(self, X: Any, return_std: bool = False) -> Any:
+        """Predicted partial derivatives ``d prediction_k / d x_j`` (for an ensemble, the members' mean).
 
         Parameters
         ----------
         X : array_like of shape (n_samples, n_features)
+        return_std : bool, default False
+            Also return the members' spread of each partial (as in :meth:`predict`; needs
+            ``ensemble_size > 1``).
 
         Returns
         -------
-        ndarray of shape (n_samples, n_features) or (n_samples, n_outputs, n_features)
+        jacobian : ndarray of shape (n_samples, n_features) or (n_samples, n_outputs, n_features)
             The first when ``fit`` got 1-D ``y``.
+        jacobian_std : ndarray of the same shape
+            Only with ``return_std=True``.
+
+        Raises
+        ------
+        ValueError
+            For ``return_std=True`` on a model fitted with ``ensemble_size=1``.
 
         Examples
         --------
@@ -322,6 +391,19 @@ class Regressor(RegressorMixin, BaseEstimator):
         array([[ 1., -2.]])
         """
         check_is_fitted(self)
+        self._check_return_std(return_std)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        _, jacobian = self.net_.value_and_jacobian(self.params_, X, n_threads=self.n_threads)
-        return jacobian[:, 0, :] if self._one_d_output else jacobian
+        if self.ensemble_ is None:
+            outputs = self.net_.value_and_jacobian(self.params_, X, n_threads=self.n_threads)[1:]
+        else:
+            # (Y, J) or (Y, J, Y_std, J_std): the Jacobian and its spread are the odd entries.
+            outputs = self.ensemble_.value_and_jacobian(X, return_std=return_std, n_threads=self.n_threads)[1::2]
+        outputs = tuple(jacobian[:, 0, :] if self._one_d_output else jacobian for jacobian in outputs)
+        return outputs if return_std else outputs[0]
+
+    def _check_return_std(self, return_std: Any) -> None:
+        if not isinstance(return_std, (bool, np.bool_)):
+            raise TypeError(f"return_std must be True or False, got {type(return_std).__name__}")
+        if return_std and self.ensemble_ is None:
+            raise ValueError("return_std=True needs an ensemble: this model is one network (fitted with "
+                             f"ensemble_size={self.ensemble_size}); fit with ensemble_size > 1 for a spread")

@@ -164,9 +164,8 @@ class _PairMemory:
         eye = np.eye(memory)
         # First loop, newest to oldest: a_i = rho_i (s_i . g - sum_{j newer} a_j s_i . y_j).
         a = np.linalg.solve(eye + rho[:, :, None] * np.where(newer, SY, 0.0), (rho * Sg)[..., None])[..., 0]
-        newest = self.newest[rows, None, None]
-        sy_last = np.take_along_axis(np.take_along_axis(SY, newest, 1), newest, 2)[:, 0, 0]
-        yy_last = np.take_along_axis(np.take_along_axis(YY, newest, 1), newest, 2)[:, 0, 0]
+        last, n = self.newest[rows], np.arange(rows.size)
+        sy_last, yy_last = SY[n, last, last], YY[n, last, last]
         gamma = np.where(yy_last > 0, sy_last / np.where(yy_last > 0, yy_last, 1.0), 1.0)  # H0 = gamma I
         # Second loop, oldest to newest: b_i = rho_i y_i . (gamma q + sum_{j older} (a_j - b_j) s_j),
         # with q = g - sum_j a_j y_j.
@@ -381,7 +380,8 @@ def minimize_batched(fun: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
         t_next = _zoom_step(t_lo[run], f_lo[run], d_lo[run], t_hi[run], f_hi[run], d_hi[run])
         t_next = np.where(extrapolate, t_ext, t_next)
         # Give up after _MAX_TRIALS trials or when the bracket has shrunk to rounding.
-        collapsed = np.isfinite(t_hi[run]) & (np.abs(t_hi[run] - t_lo[run]) <= _EPS * np.maximum(t_lo[run], t_hi[run]))
+        width, end = np.abs(t_hi[run] - t_lo[run]), np.maximum(t_lo[run], t_hi[run])
+        collapsed = np.isfinite(t_hi[run]) & (width <= _EPS * end)
         failed = ~wolfe & ((n_trials[run] >= _MAX_TRIALS) | collapsed | ~np.isfinite(t_next))
         t[run] = np.where(wolfe | failed, t[run], t_next)
 
@@ -402,7 +402,8 @@ def minimize_batched(fun: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
             x[i], f[i], g[i] = x_new, f_new, g_new
             nit[i] += 1
             new_step[i] = True
-            decrease_small = (f_old - f_new) <= ftol * np.maximum(np.maximum(np.abs(f_old), np.abs(f_new)), 1.0)
+            scale = np.maximum(np.maximum(np.abs(f_old), np.abs(f_new)), 1.0)
+            decrease_small = (f_old - f_new) <= ftol * scale
             status[i[(nit[i] >= maxiter)]] = LBFGSStatus.MAXITER
             status[i[(ftol > 0) & decrease_small]] = LBFGSStatus.FTOL
             status[i[np.abs(g_new).max(axis=1) <= gtol]] = LBFGSStatus.GTOL
