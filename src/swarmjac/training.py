@@ -24,7 +24,7 @@ from swarmjac.modelfile import MODEL_KIND, load, save  # noqa: F401  (moved; re-
 from swarmjac.network import MLP
 from swarmjac.pso import PSO
 from swarmjac.pso.progress import progress_bar
-from swarmjac.refine import RefineOptions, polish_candidates, refine_positions
+from swarmjac.refine import RefineOptions, deepen, polish_candidates, refine_positions
 from swarmjac.results import FitResult, RefineRecord
 from swarmjac.scaling import Standardizer
 from swarmjac.validation import check_validation_fraction, held_out_rows
@@ -40,7 +40,7 @@ __all__ = ["DEFAULT_ALPHA", "DEFAULT_VALIDATION_FRACTION", "FitResult", "RefineR
            "MODEL_KIND"]
 
 
-def fit(net: MLP, data: Dataset, n_particles: int = 50, iters: int = 200, seed: Any = None, *,
+def fit(net: MLP, data: Dataset, n_particles: int = 8, iters: int = 0, seed: Any = None, *,
         scale: bool = True, refine: Union[None, str, dict, RefineOptions] = "lbfgs",
         validation_fraction: Optional[float] = None, alpha: Optional[float] = None, ensemble_size: int = 1,
         init_params: Optional[np.ndarray] = None, n_threads: Optional[int] = None, mode: str = "auto",
@@ -48,13 +48,17 @@ def fit(net: MLP, data: Dataset, n_particles: int = 50, iters: int = 200, seed: 
         checkpoint_path: Optional[Union[str, os.PathLike]] = None, checkpoint_every: Optional[int] = None,
         resume: Optional[Union[str, os.PathLike]] = None, objective: Optional[Callable] = None,
         client: Any = None, **pso_options: Any) -> FitResult:
-    """Train ``net`` on ``data``: standardise, explore with a particle swarm, refine by gradient.
+    """Train ``net`` on ``data``: hold out rows, standardise, search (multi-start or swarm), polish, choose.
 
-    By default the inputs and outputs are standardised (partials by the chain rule), the swarm explores
-    the standardised problem, L-BFGS (SciPy) refines the best personal bests every ``refine.every``
-    iterations and puts them back into the swarm, and the best particles are polished at the end. The
-    returned parameters work on raw-unit inputs and give raw-unit outputs and partials.
-    ``scale=False, refine=None`` is the plain PSO of earlier versions.
+    By default 20 % of the rows are held out (stratified by what each row observes), the inputs and
+    outputs are standardised on the rest (partials by the chain rule), 8 starting points are polished at
+    once by batched L-BFGS (:mod:`swarmjac.lbfgs`), each keeping its point of lowest held-out cost, the
+    held-out rows choose the best, which gets a long polish of its own and then a short one on every row.
+    With ``iters > 0`` a particle swarm explores first (its best personal bests refined by L-BFGS every
+    ``refine.every`` iterations and put back) and its best personal bests are the candidates. The returned
+    parameters work on raw-unit inputs and give raw-unit outputs and partials; ``res.validation_error``
+    says how well the chosen model does on the rows it never saw. ``scale=False, refine=None`` is the
+    plain PSO of earlier versions.
 
     Parameters
     ----------
@@ -62,12 +66,15 @@ def fit(net: MLP, data: Dataset, n_particles: int = 50, iters: int = 200, seed: 
         The network to train.
     data : Dataset
         Value and derivative observations, in the user's units.
-    n_particles : int, default 50
-        Swarm size.
-    iters : int, default 200
-        Total number of PSO iterations of the run (a resumed run only does what is left). With the
-        default refinement the swarm explores and L-BFGS decides the result: more iterations buy little
-        (benchmarks/fit_quality.py).
+    n_particles : int, default 8
+        Swarm size: the starting points (``net.init_params``) of the candidates.
+    iters : int, default 0
+        Total number of PSO iterations of the run (a resumed run only does what is left). The default
+        runs no swarm phase: the 8 starting points are the candidates, polished at once by batched
+        L-BFGS, and the held-out rows choose among them. On every problem of benchmarks/fit_quality.py
+        this multi-start beat a swarm phase of the same wall time, or tied with it (see
+        benchmarks/RESULTS.md); pass e.g. ``n_particles=50, iters=200`` for the hybrid swarm, whose
+        refinements (``refine.every``) put L-BFGS points back into it.
     seed : int, numpy.random.Generator or None
         One seed for the initial swarm and the optimiser: the same seed gives the same result.
     scale : bool, default True
@@ -332,8 +339,23 @@ def _final_polish(problem: _Problem, optimizer: PSO, options: RefineOptions, n_t
                                  validation_data=problem.validation_data, n_candidates=n_candidates)
     ranking = polished.validation_costs if problem.validation_data is not None else polished.costs
     order = np.argsort(ranking, kind="stable")
-    after = float(polished.costs[order[0]])
-    records.append(RefineRecord(optimizer.iteration, "final", len(order), best_cost, after, polished.n_evaluations,
+    positions, costs = polished.positions[order], polished.costs[order]
+    n_evaluations = polished.n_evaluations
+    if options.deep_maxiter:
+        # Breadth first, then depth: the chosen model(s) get a long polish of their own.
+        n_chosen = min(max(problem.ensemble_size, 1), len(order))
+        deep = deepen(problem.net, problem.train_data, positions[:n_chosen], options.deep_maxiter, options.gtol,
+                      n_threads, alpha=problem.alpha, validation_data=problem.validation_data,
+                      patience=options.deep_patience)
+        chosen_ranking = deep.validation_costs if problem.validation_data is not None else deep.costs
+        chosen_order = np.argsort(chosen_ranking, kind="stable")
+        positions = np.concatenate([deep.positions[chosen_order], positions[n_chosen:]])
+        costs = np.concatenate([deep.costs[chosen_order], costs[n_chosen:]])
+        ranking = np.concatenate([chosen_ranking[chosen_order], ranking[order][n_chosen:]])
+        order = np.arange(len(positions))
+        n_evaluations += deep.n_evaluations
+    after = float(costs[0])
+    records.append(RefineRecord(optimizer.iteration, "final", len(order), best_cost, after, n_evaluations,
                                 time.perf_counter() - start))
     if bar is not None:
         status = f"{best_cost:.3g} -> {after:.3g}"
@@ -342,7 +364,7 @@ def _final_polish(problem: _Problem, optimizer: PSO, options: RefineOptions, n_t
         bar.set_postfix_str(status)
         bar.update(1)
         bar.close()
-    return polished.positions[order], after
+    return positions, after
 
 
 def _refit(problem: _Problem, chosen: np.ndarray, options: RefineOptions, n_threads: Optional[int],
