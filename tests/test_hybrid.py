@@ -52,11 +52,12 @@ def test_refinement_beats_plain_pso_and_is_recorded():
     hybrid = sj.fit(net, data, n_particles=30, iters=60, seed=1, refine={"every": 20, "final_maxiter": 300})
     assert plain.refinements == () and plain.scaler is not None
     phases = [record.phase for record in hybrid.refinements]
-    assert phases == ["swarm", "swarm", "final"]  # after iterations 20 and 40, then the polish
-    assert [record.iteration for record in hybrid.refinements] == [20, 40, 60]
+    # after iterations 20 and 40, then the polish, then the refit on every row (held-out ones included)
+    assert phases == ["swarm", "swarm", "final", "refit"]
+    assert [record.iteration for record in hybrid.refinements] == [20, 40, 60, 60]
     for record in hybrid.refinements:
         assert record.best_after <= record.best_before and record.n_evaluations > 0 and record.wall_time >= 0
-    assert hybrid.train_cost == hybrid.refinements[-1].best_after
+    assert hybrid.train_cost == hybrid.refinements[2].best_after
     assert hybrid.train_cost < 0.5 * plain.train_cost
     # The costs are comparable: both fitnesses of their params on the user's data.
     assert hybrid.cost < plain.cost

@@ -49,15 +49,43 @@ def _name_list(text: str) -> list[str]:
     return names
 
 
+def _fit_defaults() -> dict:
+    """sj.fit's own defaults (one source of truth for the command line)."""
+    import inspect
+
+    import swarmjac as sj
+
+    return {name: parameter.default for name, parameter in inspect.signature(sj.fit).parameters.items()
+            if parameter.default is not inspect.Parameter.empty}
+
+
+_FIT_DEFAULTS = _fit_defaults()
+
+
+def _describe_trainer(args: argparse.Namespace, trainer: dict) -> str:
+    """One line: what the trainer will do."""
+    scaled = "standardised data, " if trainer["scale"] else ""
+    if trainer["refine"] is None:
+        return f"{scaled}plain PSO {args.particles} particles x {args.iters} iterations (seed {args.seed})"
+    if args.iters == 0:
+        return (f"{scaled}multi-start: {args.particles} starts polished at once by L-BFGS, chosen on held-out "
+                f"rows (seed {args.seed})")
+    return (f"{scaled}PSO {args.particles} particles x {args.iters} iterations (topology {args.topology}, "
+            f"seed {args.seed}), L-BFGS refinement and polish of the best particles")
+
+
 def _add_training_options(parser: argparse.ArgumentParser, particles: int, iters: int) -> None:
-    parser.add_argument("--particles", type=int, default=particles, help="swarm size (default %(default)s)")
-    parser.add_argument("--iters", type=int, default=iters, help="PSO iterations (default %(default)s)")
+    parser.add_argument("--particles", type=int, default=particles,
+                        help="swarm size: the starting points of the candidates (default %(default)s)")
+    parser.add_argument("--iters", type=int, default=iters,
+                        help="PSO iterations before the polish (default %(default)s: multi-start, no swarm)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default %(default)s)")
     parser.add_argument("--topology", default="global", choices=list(TOPOLOGIES),
                         help="PSO topology (default %(default)s)")
     parser.add_argument("--threads", type=int, default=None, help="kernel threads (default: every core)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    trainer = parser.add_argument_group("trainer", "the hybrid trainer: standardised data, PSO, L-BFGS refinement")
+    trainer = parser.add_argument_group("trainer", "held-out rows, standardised data, multi-start or PSO, "
+                                                   "L-BFGS refinement and polish")
     trainer.add_argument("--no-scale", action="store_true",
                          help="train on the data as given, not standardised")
     trainer.add_argument("--refine", choices=["lbfgs", "none"], default="lbfgs",
@@ -65,7 +93,7 @@ def _add_training_options(parser: argparse.ArgumentParser, particles: int, iters
     trainer.add_argument("--refine-every", type=int, default=None,
                          help="iterations between refinements during the swarm phase (0: only at the end)")
     trainer.add_argument("--polish-iters", type=int, default=None,
-                         help="L-BFGS iterations of the final polish of each of the best particles")
+                         help="L-BFGS iterations of the final polish of each candidate")
 
 
 #: swarmjac fit's options for held-out selection, weight decay and ensembles:
@@ -140,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--layers", type=_int_list, default=[2, 16, 16, 1], help="layer sizes (default 2,16,16,1)")
     demo.add_argument("--activation", default="tanh", help="hidden activation (default %(default)s)")
     demo.add_argument("--no-plot", action="store_true", help="skip the plot")
-    _add_training_options(demo, particles=50, iters=200)
+    _add_training_options(demo, particles=_FIT_DEFAULTS["n_particles"], iters=_FIT_DEFAULTS["iters"])
 
     fit = sub.add_parser("fit", help="train a network on a CSV data set")
     fit.add_argument("data", help="CSV with input columns, value columns and dy/dx-style derivative columns")
@@ -155,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--checkpoint-every", type=int, default=50, help="iterations between checkpoints")
     fit.add_argument("--resume", default=None, help="continue from this checkpoint (same data and network)")
     fit.add_argument("--plot", default=None, help="also save a plot of the fit to this file (needs matplotlib)")
-    _add_training_options(fit, particles=50, iters=200)
+    _add_training_options(fit, particles=_FIT_DEFAULTS["n_particles"], iters=_FIT_DEFAULTS["iters"])
     _add_selection_options(fit)
     _add_dask_options(fit)
 
@@ -190,9 +218,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     print(f"  data:    {data}")
     print(f"  network: {net} ({net.n_params} parameters)")
     trainer = _trainer_options(args)
-    print(f"  trainer: {'standardised data, ' if trainer['scale'] else ''}PSO {args.particles} particles x "
-          f"{args.iters} iterations (topology {args.topology}, seed {args.seed})"
-          + (", L-BFGS refinement of the best particles" if trainer["refine"] is not None else ""))
+    print(f"  trainer: {_describe_trainer(args, trainer)}")
     start = time.perf_counter()
     result = sj.fit(net, data, n_particles=args.particles, iters=args.iters, seed=args.seed,
                     topology=args.topology, n_threads=args.threads, progress=_progress(args.quiet), **trainer)
@@ -200,9 +226,12 @@ def _run_demo(args: argparse.Namespace) -> int:
     evaluations = result.pso_result.n_evaluations
     refine_time = sum(record.wall_time for record in result.refinements)
     gradient_evaluations = sum(record.n_evaluations for record in result.refinements)
-    print(f"  trained in {elapsed:.1f} s: {evaluations} swarm evaluations"
+    swarm = f"{evaluations} swarm evaluations" if args.iters else f"{evaluations} starts"
+    print(f"  trained in {elapsed:.1f} s: {swarm}"
           + (f", {gradient_evaluations} L-BFGS evaluations ({refine_time:.1f} s)" if result.refinements else "")
           + f"; final fitness {result.cost:.3g}")
+    print(f"  errors (RMSE / spread of the data): training rows {_format_errors(result.training_error)}; "
+          f"{len(result.validation_rows)} held-out rows {_format_errors(result.validation_error)}")
     quality = evaluate_fit(net, result.params)
     rel = quality.relative()
     print("  held-out fit on 2000 fresh points (RMSE, and RMSE / spread of the truth):")

@@ -59,10 +59,11 @@ class Regressor(RegressorMixin, BaseEstimator):
         One activation for every hidden layer (the output layer is linear), or one name per weight layer;
         see :class:`swarmjac.MLP`. A smooth activation (``tanh``, ``softplus``, ``gelu``, ``sin``) gives
         smooth partial derivatives.
-    n_particles : int, default 50
-        Swarm size (``sj.fit``'s default).
-    max_iter : int, default 200
-        PSO iterations (``sj.fit(iters=...)``, whose default it is).
+    n_particles : int, default 8
+        Starting points / swarm size (``sj.fit``'s default).
+    max_iter : int, default 0
+        PSO iterations before the polish (``sj.fit(iters=...)``, whose default it is: multi-start, no
+        swarm phase).
     refine : str or None, default "lbfgs"
         Gradient refinement of the best particles (``sj.fit(refine=...)``); None is plain PSO.
     scale : bool, default True
@@ -143,7 +144,8 @@ class Regressor(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, hidden_layer_sizes: Any = (16, 16), activation: Any = "tanh", *,
-                 n_particles: int = 50, max_iter: int = 200, refine: Any = "lbfgs",
+                 n_particles: int = _FIT_DEFAULTS["n_particles"], max_iter: int = _FIT_DEFAULTS["iters"],
+                 refine: Any = "lbfgs",
                  scale: bool = True, value_weight: float = 1.0, derivative_weight: float = 1.0,
                  alpha: Any = _FIT_DEFAULTS["alpha"],
                  validation_fraction: float = _FIT_DEFAULTS["validation_fraction"],

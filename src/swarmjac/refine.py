@@ -45,15 +45,16 @@ class RefineOptions:
         ``final_maxiter`` and still return that point).
     deep_maxiter : int, default 10000
         After the candidates' polish chose the model(s), polish them further, one at a time, for up to
-        this many L-BFGS iterations (SciPy's L-BFGS-B, whose cost per iteration is lowest for one point),
-        on the training rows, keeping the point of lowest held-out cost (0: no deeper polish).
+        this many L-BFGS iterations, and at most 5 x ``final_maxiter`` (SciPy's L-BFGS-B, whose cost per
+        iteration is lowest for one point), on the training rows, keeping the point of lowest held-out
+        cost (0: no deeper polish).
     deep_patience : int, default 3000
         The ``patience`` of that deeper polish: longer than the candidates', because on clean data the
         held-out cost of a long run improves again after long plateaus (0: never stop early).
     refit_maxiter : int, default 500
         With held-out data: after the held-out rows chose the model(s), polish them for up to this many
-        L-BFGS iterations on every row (the held-out ones included), so that no observation is wasted;
-        0 returns the chosen model as trained on the training rows.
+        L-BFGS iterations, and at most ``final_maxiter``, on every row (the held-out ones included), so
+        that no observation is wasted; 0 returns the chosen model as trained on the training rows.
 
     Examples
     --------

@@ -341,10 +341,11 @@ def _final_polish(problem: _Problem, optimizer: PSO, options: RefineOptions, n_t
     order = np.argsort(ranking, kind="stable")
     positions, costs = polished.positions[order], polished.costs[order]
     n_evaluations = polished.n_evaluations
-    if options.deep_maxiter:
+    deep_maxiter = min(options.deep_maxiter, 5 * options.final_maxiter)
+    if deep_maxiter:
         # Breadth first, then depth: the chosen model(s) get a long polish of their own.
         n_chosen = min(max(problem.ensemble_size, 1), len(order))
-        deep = deepen(problem.net, problem.train_data, positions[:n_chosen], options.deep_maxiter, options.gtol,
+        deep = deepen(problem.net, problem.train_data, positions[:n_chosen], deep_maxiter, options.gtol,
                       n_threads, alpha=problem.alpha, validation_data=problem.validation_data,
                       patience=options.deep_patience)
         chosen_ranking = deep.validation_costs if problem.validation_data is not None else deep.costs
@@ -373,7 +374,8 @@ def _refit(problem: _Problem, chosen: np.ndarray, options: RefineOptions, n_thre
     start = time.perf_counter()
     every_row = problem.scaler.transform(problem.data) if problem.scaler is not None else problem.data
     before = float(problem.net.fitness(chosen[0], every_row, n_threads=n_threads, alpha=problem.alpha))
-    refit, costs, n_evals = refine_positions(problem.net, every_row, chosen, options.refit_maxiter, options.gtol,
+    refit, costs, n_evals = refine_positions(problem.net, every_row, chosen,
+                                             min(options.refit_maxiter, options.final_maxiter), options.gtol,
                                              n_threads, alpha=problem.alpha)
     records.append(RefineRecord(records[-1].iteration if records else 0, "refit", len(chosen), before,
                                 float(costs[0]), n_evals, time.perf_counter() - start))
