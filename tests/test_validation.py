@@ -81,8 +81,9 @@ def test_held_out_rows_depend_on_the_data_only():
 
 def test_reported_errors_are_those_of_the_returned_model():
     data = _mixed(120, np.random.default_rng(5))
+    # refit_maxiter=0: the returned model is the one the held-out rows judged (a refit moves it after)
     res = sj.fit(sj.MLP([2, 6, 1]), data, n_particles=10, iters=10, seed=0, validation_fraction=0.25,
-                 refine={"final_maxiter": 200})
+                 refine={"final_maxiter": 200, "refit_maxiter": 0})
     train_rows = np.setdiff1d(np.arange(120), res.validation_rows)
     scales = sj.Standardizer.from_data(data.subset(train_rows))
     for rows, reported in ((train_rows, res.training_error), (res.validation_rows, res.validation_error)):
@@ -92,6 +93,16 @@ def test_reported_errors_are_those_of_the_returned_model():
         assert reported.values == pytest.approx(by_hand.values, rel=1e-12)
         assert reported.partials == pytest.approx(by_hand.partials, rel=1e-12)
     assert res.validation_error.n_values + res.validation_error.n_partials == len(res.validation_rows)
+    # With the refit on every row, the training error is that of the returned (refit) model, and the
+    # validation error that of the chosen model before the refit, which the refit cannot make worse on
+    # the training rows by much: the refit minimises the cost of every row.
+    refit = sj.fit(sj.MLP([2, 6, 1]), data, n_particles=10, iters=10, seed=0, validation_fraction=0.25,
+                   refine={"final_maxiter": 200, "refit_maxiter": 200})
+    assert refit.validation_error == res.validation_error
+    assert refit.refinements[-1].phase == "refit"
+    Y, J = refit.net.value_and_jacobian(refit.params, data.subset(train_rows).X)
+    assert refit.training_error == fit_errors(Y, J, data.subset(train_rows), scales.x_scale, scales.y_scale)
+    assert refit.cost <= res.cost
 
 
 def test_validation_chooses_the_candidate_with_the_lowest_held_out_error():
@@ -100,8 +111,9 @@ def test_validation_chooses_the_candidate_with_the_lowest_held_out_error():
     units of net.fitness)."""
     data = _mixed(150, np.random.default_rng(6), noise=0.05)
     net = sj.MLP([2, 12, 12, 1])
-    common = dict(n_particles=12, iters=6, seed=0, refine={"final_top": 4, "final_maxiter": 300}, ensemble_size=4,
-                  scale=False)
+    # deep_maxiter=0, refit_maxiter=0: the members are the candidates as the held-out rows ranked them
+    common = dict(n_particles=12, iters=6, seed=0, ensemble_size=4, scale=False,
+                  refine={"final_top": 4, "final_maxiter": 300, "deep_maxiter": 0, "refit_maxiter": 0})
     res = sj.fit(net, data, validation_fraction=0.3, **common)
     held_out = data.subset(res.validation_rows)
     members = res.ensemble.members

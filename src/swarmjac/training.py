@@ -92,7 +92,8 @@ def fit(net: MLP, data: Dataset, n_particles: int = 8, iters: int = 0, seed: Any
         (``swarmjac.validation.MIN_VALIDATION_ROWS``), else no validation; 0 for plain PSO
         (``refine=None``), which has no candidates to choose from. A fraction given explicitly
         that holds out fewer rows warns and trains on every row. The held-out rows depend only on the
-        data (not on ``seed``), so runs with different seeds, and a resumed run, hold out the same rows.
+        rows' observation pattern (not on ``seed`` nor on the values), so runs with different seeds, a
+        resumed run and the same data in other units hold out the same rows.
     alpha : float >= 0 or None
         L2 weight decay in the standardised space (scikit-learn's ``MLPRegressor`` meaning; see
         :meth:`MLP.fitness`), in the swarm's objective, every refinement and the polish. None:
@@ -303,7 +304,7 @@ def _fit(problem: _Problem, objective: Callable, refine_options: Optional[Refine
     validation_error = _errors(net, raw_candidates[0], data, problem.split.validation_rows, scales)
     n_returned = problem.ensemble_size if problem.ensemble_size > 1 else 1
     if (refine_options is not None and refine_options.refit_maxiter and problem.validation_data is not None
-            and not interrupted):
+            and refine_options.final_top and refine_options.final_maxiter and not interrupted):
         try:
             refit = _refit(problem, candidates[:n_returned], refine_options, n_threads, records)
             candidates = np.concatenate([refit, candidates[n_returned:]])

@@ -99,7 +99,8 @@ def split_rows(data: Any, fraction: float, rng: np.random.Generator) -> tuple[np
 def held_out_rows(data: Any, fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """The trainer's split: :func:`split_rows` with a random generator seeded by the data's contents.
 
-    The held-out rows depend only on the data, so that runs with different seeds are compared on the same
+    The held-out rows depend only on which entries each row observes (not on the values, so the same data
+    in other units holds out the same rows), so that runs with different seeds are compared on the same
     rows and a resumed run (which takes no seed) holds out the same rows as the first.
 
     Examples
@@ -110,6 +111,8 @@ def held_out_rows(data: Any, fraction: float) -> tuple[np.ndarray, np.ndarray]:
     >>> len(held_out), bool(np.array_equal(held_out, held_out_rows(data, 0.2)[1]))
     (10, True)
     """
-    digest = zlib.crc32(np.ascontiguousarray(data.X).tobytes() + np.ascontiguousarray(data.y).tobytes()
-                        + np.ascontiguousarray(data.dydx).tobytes())
+    # Seeded by which entries each row observes, not by their values: the same data in other units (or
+    # rescaled by the trainer) holds out the same rows.
+    observed = np.concatenate([~np.isnan(data.y), ~np.isnan(data.dydx).reshape(data.dydx.shape[0], -1)], axis=1)
+    digest = zlib.crc32(np.packbits(observed).tobytes() + np.int64(observed.shape[0]).tobytes())
     return split_rows(data, fraction, np.random.default_rng(digest))
