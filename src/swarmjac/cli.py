@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import importlib
 import importlib.util
-import inspect
 import logging
 import os
 import sys
@@ -21,6 +20,7 @@ from typing import Iterator, Optional, Sequence
 import numpy as np
 
 from swarmjac.pso import TOPOLOGIES
+from swarmjac.training import fit_defaults
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -49,17 +49,7 @@ def _name_list(text: str) -> list[str]:
     return names
 
 
-def _fit_defaults() -> dict:
-    """sj.fit's own defaults (one source of truth for the command line)."""
-    import inspect
-
-    import swarmjac as sj
-
-    return {name: parameter.default for name, parameter in inspect.signature(sj.fit).parameters.items()
-            if parameter.default is not inspect.Parameter.empty}
-
-
-_FIT_DEFAULTS = _fit_defaults()
+_FIT_DEFAULTS = fit_defaults()
 
 
 def _describe_trainer(args: argparse.Namespace, trainer: dict) -> str:
@@ -110,12 +100,10 @@ _SELECTION_OPTIONS = (
 
 
 def _add_selection_options(parser: argparse.ArgumentParser) -> None:
-    import swarmjac as sj
-
     from swarmjac.training import DEFAULT_ALPHA, DEFAULT_VALIDATION_FRACTION
 
     # None leaves the choice to sj.fit: its defaults are shown, never repeated here.
-    defaults = {name: parameter.default for name, parameter in inspect.signature(sj.fit).parameters.items()}
+    defaults = dict(_FIT_DEFAULTS)
     defaults["alpha"] = DEFAULT_ALPHA if defaults["alpha"] is None else defaults["alpha"]
     if defaults["validation_fraction"] is None:
         defaults["validation_fraction"] = f"{DEFAULT_VALIDATION_FRACTION} when that holds out enough rows, else 0"

@@ -5,7 +5,6 @@ module imports scikit-learn (``swarmjac`` loads it on first use of ``sj.Regresso
 """
 from __future__ import annotations
 
-import inspect
 import numbers
 from typing import Any, Optional
 
@@ -22,7 +21,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without scikit-l
 
 from swarmjac.data import Dataset
 from swarmjac.network import MLP
-from swarmjac.training import fit as sj_fit
+from swarmjac.training import fit as sj_fit, fit_defaults
 
 __all__ = ["Regressor"]
 
@@ -30,7 +29,7 @@ __all__ = ["Regressor"]
 _Y_REQUIRED = "requires y to be passed, but the target y is None"
 
 # sj.fit's defaults, the estimator's defaults for the same settings (read, never repeated).
-_FIT_DEFAULTS = {name: parameter.default for name, parameter in inspect.signature(sj_fit).parameters.items()}
+_FIT_DEFAULTS = fit_defaults()
 
 
 def _as_seed(random_state: Any) -> Any:

@@ -3,8 +3,8 @@ gradient, with early stopping on held-out data for the final polish.
 
 Used by the hybrid trainer (training.py): the swarm explores, and this module polishes its best personal
 bests with ``net.fitness_and_gradient`` (the compiled kernel), one kernel call over all of them per
-iteration. It knows the
-network and the data, never the optimiser: it takes positions and returns better positions and costs.
+iteration. It knows the network and the data, never the optimiser: it takes positions and returns better
+positions and costs.
 """
 from __future__ import annotations
 
@@ -172,11 +172,6 @@ def _minimize(net: Any, data: Any, positions: np.ndarray, maxiter: int, gtol: fl
               alpha: float, callback: Optional[Callable] = None) -> BatchedLBFGSResult:
     """Batched L-BFGS on the network's training loss (ftol off: the runs stop on gtol or maxiter)."""
     positions = np.ascontiguousarray(positions, dtype=np.float64)
-    if maxiter == 0 or positions.shape[0] == 0:
-        costs = net.fitness(positions, data, n_threads=n_threads, alpha=alpha).astype(np.float64)
-        ones = np.ones(len(positions), dtype=np.int64)
-        return BatchedLBFGSResult(positions.copy(), costs, 0 * ones, ones, 0 * ones, ("",) * len(positions),
-                                  int(len(positions) > 0))
 
     def fun(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return net.fitness_and_gradient(X, data, n_threads=n_threads, alpha=alpha)
@@ -310,7 +305,8 @@ VALIDATE_EVERY = 10
 class _EarlyStopping:
     """Callback of the batched L-BFGS that keeps, per candidate, the point with the lowest held-out cost
     (checked every VALIDATE_EVERY calls) and stops a candidate once ``patience`` calls, and as many calls
-    as it took to reach that point, went by without a lower one. A candidate's decisions depend on its own run only, so results do not depend on the batch."""
+    as it took to reach that point, went by without a lower one. A candidate's decisions depend on its own
+    run only, so results do not depend on the batch."""
 
     def __init__(self, net: Any, validation_data: Any, starts: np.ndarray, n_threads: Optional[int],
                  patience: int):

@@ -8,6 +8,7 @@ the end, and the result is folded back into the user's units. Model files live i
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import signal
 import threading
@@ -24,7 +25,7 @@ from swarmjac.modelfile import MODEL_KIND, load, save  # noqa: F401  (moved; re-
 from swarmjac.network import MLP
 from swarmjac.pso import PSO
 from swarmjac.pso.progress import progress_bar
-from swarmjac.refine import RefineOptions, deepen, polish_candidates, refine_positions
+from swarmjac.refine import Candidates, RefineOptions, deepen, polish_candidates, refine_positions
 from swarmjac.results import FitResult, RefineRecord
 from swarmjac.scaling import Standardizer
 from swarmjac.validation import check_validation_fraction, held_out_rows
@@ -36,8 +37,8 @@ DEFAULT_VALIDATION_FRACTION = 0.2
 #: Weight decay when ``alpha`` is not given. Chosen with benchmarks/fit_quality.py, clean and noisy.
 DEFAULT_ALPHA = 0.0
 
-__all__ = ["DEFAULT_ALPHA", "DEFAULT_VALIDATION_FRACTION", "FitResult", "RefineRecord", "fit", "save", "load",
-           "MODEL_KIND"]
+__all__ = ["DEFAULT_ALPHA", "DEFAULT_VALIDATION_FRACTION", "FitResult", "RefineRecord", "fit", "fit_defaults",
+           "save", "load", "MODEL_KIND"]
 
 
 def fit(net: MLP, data: Dataset, n_particles: int = 8, iters: int = 0, seed: Any = None, *,
@@ -71,10 +72,10 @@ def fit(net: MLP, data: Dataset, n_particles: int = 8, iters: int = 0, seed: Any
     iters : int, default 0
         Total number of PSO iterations of the run (a resumed run only does what is left). The default
         runs no swarm phase: the 8 starting points are the candidates, polished at once by batched
-        L-BFGS, and the held-out rows choose among them. On every problem of benchmarks/fit_quality.py
-        this multi-start beat a swarm phase of the same wall time, or tied with it (see
-        benchmarks/RESULTS.md); pass e.g. ``n_particles=50, iters=200`` for the hybrid swarm, whose
-        refinements (``refine.every``) put L-BFGS points back into it.
+        L-BFGS, and the held-out rows choose among them. On benchmarks/fit_quality.py, multi-start at
+        equal wall time beat the hybrid swarm on 9 of 10 rows (5 seeds each; see benchmarks/RESULTS.md);
+        pass e.g. ``n_particles=50, iters=200`` for the hybrid swarm, whose refinements
+        (``refine.every``) put L-BFGS points back into it.
     seed : int, numpy.random.Generator or None
         One seed for the initial swarm and the optimiser: the same seed gives the same result.
     scale : bool, default True
@@ -190,6 +191,18 @@ def fit(net: MLP, data: Dataset, n_particles: int = 8, iters: int = 0, seed: Any
         objective = net.objective(train_data, n_threads=n_threads, mode=mode, alpha=alpha)
     return _fit(problem, objective, refine_options, n_particles, iters, seed, init_params, n_threads, mode,
                 callback, progress, checkpoint_path, checkpoint_every, resume, pso_options)
+
+
+def fit_defaults() -> dict:
+    """The keyword defaults of :func:`fit`, by name (one source for the command line and the estimator).
+
+    Examples
+    --------
+    >>> fit_defaults()["iters"]
+    0
+    """
+    return {name: parameter.default for name, parameter in inspect.signature(fit).parameters.items()
+            if parameter.default is not inspect.Parameter.empty}
 
 
 class _Split(NamedTuple):
@@ -338,35 +351,37 @@ def _final_polish(problem: _Problem, optimizer: PSO, options: RefineOptions, n_t
     polished = polish_candidates(problem.net, problem.train_data, optimizer.pbest_positions,
                                  optimizer.pbest_costs, options, n_threads, alpha=problem.alpha,
                                  validation_data=problem.validation_data, n_candidates=n_candidates)
-    ranking = polished.validation_costs if problem.validation_data is not None else polished.costs
-    order = np.argsort(ranking, kind="stable")
-    positions, costs = polished.positions[order], polished.costs[order]
+    positions, costs, ranking = _ranked(polished, problem.validation_data is not None)
     n_evaluations = polished.n_evaluations
     deep_maxiter = min(options.deep_maxiter, 5 * options.final_maxiter)
     if deep_maxiter:
         # Breadth first, then depth: the chosen model(s) get a long polish of their own.
-        n_chosen = min(max(problem.ensemble_size, 1), len(order))
+        n_chosen = min(max(problem.ensemble_size, 1), len(costs))
         deep = deepen(problem.net, problem.train_data, positions[:n_chosen], deep_maxiter, options.gtol,
                       n_threads, alpha=problem.alpha, validation_data=problem.validation_data,
                       patience=options.deep_patience)
-        chosen_ranking = deep.validation_costs if problem.validation_data is not None else deep.costs
-        chosen_order = np.argsort(chosen_ranking, kind="stable")
-        positions = np.concatenate([deep.positions[chosen_order], positions[n_chosen:]])
-        costs = np.concatenate([deep.costs[chosen_order], costs[n_chosen:]])
-        ranking = np.concatenate([chosen_ranking[chosen_order], ranking[order][n_chosen:]])
-        order = np.arange(len(positions))
+        deep_positions, deep_costs, deep_ranking = _ranked(deep, problem.validation_data is not None)
+        positions[:n_chosen], costs[:n_chosen], ranking[:n_chosen] = deep_positions, deep_costs, deep_ranking
         n_evaluations += deep.n_evaluations
     after = float(costs[0])
-    records.append(RefineRecord(optimizer.iteration, "final", len(order), best_cost, after, n_evaluations,
+    records.append(RefineRecord(optimizer.iteration, "final", len(costs), best_cost, after, n_evaluations,
                                 time.perf_counter() - start))
     if bar is not None:
         status = f"{best_cost:.3g} -> {after:.3g}"
         if problem.validation_data is not None:
-            status += f", held-out {float(ranking[order[0]]):.3g}"
+            status += f", held-out {float(ranking[0]):.3g}"
         bar.set_postfix_str(status)
         bar.update(1)
         bar.close()
     return positions, after
+
+
+def _ranked(candidates: Candidates, by_validation: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions, training costs and ranking costs of polished candidates, best first: by the held-out cost
+    when there is validation, else by the training cost."""
+    ranking = candidates.validation_costs if by_validation else candidates.costs
+    order = np.argsort(ranking, kind="stable")
+    return candidates.positions[order], candidates.costs[order], ranking[order]
 
 
 def _refit(problem: _Problem, chosen: np.ndarray, options: RefineOptions, n_threads: Optional[int],
@@ -378,7 +393,8 @@ def _refit(problem: _Problem, chosen: np.ndarray, options: RefineOptions, n_thre
     refit, costs, n_evals = refine_positions(problem.net, every_row, chosen,
                                              min(options.refit_maxiter, options.final_maxiter), options.gtol,
                                              n_threads, alpha=problem.alpha)
-    records.append(RefineRecord(records[-1].iteration if records else 0, "refit", len(chosen), before,
+    # A refit follows the final polish, whose record is the last one.
+    records.append(RefineRecord(records[-1].iteration, "refit", len(chosen), before,
                                 float(costs[0]), n_evals, time.perf_counter() - start))
     return refit
 

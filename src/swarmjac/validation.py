@@ -37,10 +37,14 @@ def check_validation_fraction(fraction: Any) -> float:
     return fraction
 
 
+def _observed(data: Any) -> np.ndarray:
+    """(N, d_out + d_out * d_in) mask of the observed entries of each row: its values, then its partials."""
+    return np.concatenate([~np.isnan(data.y), ~np.isnan(data.dydx).reshape(data.dydx.shape[0], -1)], axis=1)
+
+
 def observation_pattern(data: Any) -> np.ndarray:
     """A label per row for what it observes (the same label for rows observing the same entries)."""
-    observed = np.concatenate([~np.isnan(data.y), ~np.isnan(data.dydx).reshape(data.dydx.shape[0], -1)], axis=1)
-    _, labels = np.unique(np.packbits(observed, axis=1), axis=0, return_inverse=True)
+    _, labels = np.unique(np.packbits(_observed(data), axis=1), axis=0, return_inverse=True)
     return labels.reshape(-1)
 
 
@@ -80,7 +84,7 @@ def split_rows(data: Any, fraction: float, rng: np.random.Generator) -> tuple[np
     if fraction == 0.0:
         return everything, everything[:0]
     labels = observation_pattern(data)
-    observes = np.any(~np.isnan(data.y), axis=1) | np.any(~np.isnan(data.dydx), axis=(1, 2))
+    observes = _observed(data).any(axis=1)
     held_out = []
     for label in np.unique(labels[observes]):
         rows = np.flatnonzero((labels == label) & observes)
@@ -113,6 +117,6 @@ def held_out_rows(data: Any, fraction: float) -> tuple[np.ndarray, np.ndarray]:
     """
     # Seeded by which entries each row observes, not by their values: the same data in other units (or
     # rescaled by the trainer) holds out the same rows.
-    observed = np.concatenate([~np.isnan(data.y), ~np.isnan(data.dydx).reshape(data.dydx.shape[0], -1)], axis=1)
+    observed = _observed(data)
     digest = zlib.crc32(np.packbits(observed).tobytes() + np.int64(observed.shape[0]).tobytes())
     return split_rows(data, fraction, np.random.default_rng(digest))
